@@ -1,0 +1,1 @@
+"""Data miner ships: the default PubMed query, lexicons, reference table and Datasette metadata."""
