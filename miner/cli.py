@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import re
 import sys
 from collections.abc import Callable
 from datetime import date, datetime
@@ -61,11 +62,24 @@ def fail(message: str, code: int) -> None:
     sys.exit(code)
 
 
+class RedactKey(logging.Filter):
+    """Hide API keys in any log line (urllib3's debug lines carry the request URL)."""
+
+    pattern = re.compile(r"(api_key=)[^&\s\"']+")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = self.pattern.sub(r"\1***", record.getMessage())
+        record.args = ()
+        return True
+
+
 def setup_logging(quiet: bool, verbose: int, log_file: Path | None) -> None:
     level = logging.WARNING if quiet else (logging.DEBUG if verbose else logging.INFO)
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if log_file:
         handlers.append(logging.FileHandler(log_file, encoding="utf-8"))
+    for handler in handlers:
+        handler.addFilter(RedactKey())
     logging.basicConfig(level=level, handlers=handlers, force=True,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
@@ -119,7 +133,10 @@ def parse_day(_ctx: click.Context, _param: click.Parameter, value: str | None) -
 def query_from(query: str | None, query_file: Path | None) -> str:
     if query and query_file:
         raise click.UsageError("give --query or --query-file, not both")
-    text = read_query_file(query_file) if query_file else (query or default_query())
+    if query_file:
+        text = read_query_file(query_file)
+    else:
+        text = default_query() if query is None else query
     if not text.strip():
         raise click.UsageError("the query is empty")
     if text.count("(") != text.count(")") or text.count('"') % 2:

@@ -1,0 +1,191 @@
+"""The PubMed parser: hand-written records for every case, and real NCBI replies when ../shared is here."""
+
+from __future__ import annotations
+
+import gzip
+import re
+import tracemalloc
+from io import BytesIO
+from pathlib import Path
+
+import pytest
+
+from miner.pubmed import (
+    Article,
+    BookSkipped,
+    Deletion,
+    RecordError,
+    SourceError,
+    parse_bytes,
+    parse_file,
+    split_records,
+)
+from miner.standin import article_xml, pubmed_set
+
+from .conftest import shared_file
+
+FULL = """<PubmedArticle><MedlineCitation Status="MEDLINE" Owner="NLM">
+<PMID Version="2">31000001</PMID>
+<DateRevised><Year>2021</Year><Month>03</Month><Day>15</Day></DateRevised>
+<Article PubModel="Print-Electronic"><Journal><JournalIssue><PubDate><MedlineDate>2003 Nov-Dec</MedlineDate></PubDate>
+</JournalIssue><Title>Journal of Bone Oncology</Title><ISOAbbreviation>J Bone Oncol</ISOAbbreviation></Journal>
+<ArticleTitle>Serum <i>CTX</i> and Ca<sup>2+</sup> in bone metastasis</ArticleTitle>
+<ELocationID EIdType="doi" ValidYN="Y">10.1000/jbo.2003.1</ELocationID>
+<Abstract><AbstractText Label="BACKGROUND" NlmCategory="BACKGROUND">Bone markers are <b>useful</b>.</AbstractText>
+<AbstractText Label="RESULTS" NlmCategory="RESULTS">CTX was H<sub>2</sub>-higher (P &lt; 0.01).</AbstractText></Abstract>
+<AuthorList><Author><LastName>Smith</LastName><ForeName>Ann</ForeName><Initials>A</Initials></Author>
+<Author><CollectiveName>Bone Study Group</CollectiveName></Author></AuthorList>
+<Language>eng</Language><PublicationTypeList><PublicationType UI="D016428">Journal Article</PublicationType>
+</PublicationTypeList></Article>
+<MeshHeadingList><MeshHeading><DescriptorName UI="D001859" MajorTopicYN="Y">Bone Neoplasms</DescriptorName>
+<QualifierName MajorTopicYN="N">secondary</QualifierName></MeshHeading>
+<MeshHeading><DescriptorName MajorTopicYN="N">Humans</DescriptorName></MeshHeading></MeshHeadingList>
+<KeywordList><Keyword>CTX</Keyword><Keyword>bone turnover</Keyword></KeywordList>
+</MedlineCitation><PubmedData><History><PubMedPubDate PubStatus="entrez"><Year>2003</Year><Month>11</Month>
+<Day>2</Day></PubMedPubDate></History><ArticleIdList><ArticleId IdType="pubmed">31000001</ArticleId>
+<ArticleId IdType="pmc">PMC123456</ArticleId></ArticleIdList></PubmedData></PubmedArticle>"""
+
+
+def only(records: list) -> Article:
+    assert len(records) == 1 and isinstance(records[0], Article)
+    return records[0]
+
+
+def test_every_field_of_a_full_record() -> None:
+    a = only(list(parse_bytes(pubmed_set([FULL]).encode())))
+    assert (a.pmid, a.version) == ("31000001", 2)
+    assert a.title == "Serum CTX and Ca2+ in bone metastasis"
+    assert a.abstract == "BACKGROUND: Bone markers are useful.\nRESULTS: CTX was H2-higher (P < 0.01)."
+    assert (a.journal, a.journal_iso) == ("Journal of Bone Oncology", "J Bone Oncol")
+    assert (a.year, a.pub_date) == (2003, "2003 Nov-Dec")
+    assert a.authors == ["Smith A", "Bone Study Group"]
+    assert (a.doi, a.pmcid) == ("10.1000/jbo.2003.1", "PMC123456")
+    assert [(m.descriptor, m.major) for m in a.mesh] == [("Bone Neoplasms", True), ("Humans", False)]
+    assert a.keywords == ["CTX", "bone turnover"]
+    assert a.publication_types == ["Journal Article"]
+    assert (a.language, a.date_revised, a.entrez_date) == ("eng", "2021-03-15", "2003-11-02")
+    assert a.has_abstract and not a.retracted
+
+
+def test_dates_year_month_day_and_unusable_year() -> None:
+    xml = article_xml("1", "T", "A", year=2019).replace("<Year>2019</Year></PubDate>",
+                                                          "<Year>2019</Year><Month>Feb</Month><Day>7</Day></PubDate>")
+    assert only(list(parse_bytes(pubmed_set([xml]).encode()))).pub_date == "2019-02-07"
+    odd = article_xml("2", "T", "A").replace("<Year>2020</Year></PubDate>", "<Year>None</Year></PubDate>")
+    a = only(list(parse_bytes(pubmed_set([odd]).encode())))
+    assert (a.year, a.pub_date) == (None, "")
+
+
+def test_record_without_abstract_is_kept_and_flagged() -> None:
+    xml = article_xml("5", "Title only", "").replace("<Abstract><AbstractText></AbstractText></Abstract>", "")
+    a = only(list(parse_bytes(pubmed_set([xml]).encode())))
+    assert a.abstract == "" and not a.has_abstract
+
+
+def test_retracted_publication_and_retraction_notice() -> None:
+    retracted = article_xml("7", "T", "A", publication_types=["Journal Article", "Retracted Publication"])
+    notice = article_xml("8", "Retraction", "This article has been retracted.",
+                         publication_types=["Retraction of Publication"],
+                         extra='<CommentsCorrectionsList><CommentsCorrections RefType="RetractionOf">'
+                               "<RefSource>J 2020</RefSource><PMID Version=\"1\">6</PMID>"
+                               "</CommentsCorrections></CommentsCorrectionsList>")
+    first, second = parse_bytes(pubmed_set([retracted, notice]).encode())
+    assert isinstance(first, Article) and first.retracted
+    assert isinstance(second, Article) and second.retraction_of == ["6"] and not second.retracted
+
+
+def test_delete_citation_and_book_article() -> None:
+    xml = pubmed_set([
+        article_xml("10", "T", "A"),
+        "<PubmedBookArticle><BookDocument><PMID Version=\"1\">11</PMID></BookDocument></PubmedBookArticle>",
+        '<DeleteCitation><PMID Version="1">12</PMID><PMID Version="1">13</PMID></DeleteCitation>',
+    ])
+    records = list(parse_bytes(xml.encode()))
+    assert isinstance(records[0], Article)
+    assert records[1] == BookSkipped("11")
+    assert records[2] == Deletion(["12", "13"])
+
+
+def test_a_malformed_record_is_reported_and_the_rest_are_read() -> None:
+    broken = article_xml("21", "T", "A").replace("</ArticleTitle>", "</ArticleTitl>")
+    unclosed = article_xml("22", "T", "A").replace("</PubmedArticle>", "")
+    xml = pubmed_set([article_xml("20", "T", "A"), broken, unclosed, article_xml("23", "T", "A")])
+    records = list(parse_bytes(xml.encode()))
+    assert [type(r).__name__ for r in records] == ["Article", "RecordError", "RecordError", "Article"]
+    assert records[1].pmid == "21" and "malformed XML" in records[1].message
+    assert records[2].pmid == "22"
+    assert [r.pmid for r in records if isinstance(r, Article)] == ["20", "23"]
+
+
+def test_external_entities_are_not_resolved(tmp_path: Path) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOPSECRET")
+    doc = (f'<?xml version="1.0"?><!DOCTYPE PubmedArticleSet [<!ENTITY xxe SYSTEM "file://{secret}">]>'
+           "<PubmedArticleSet>" + article_xml("30", "&xxe;", "A").replace("&amp;xxe;", "&xxe;") + "</PubmedArticleSet>")
+    records = list(parse_bytes(doc.encode()))
+    assert isinstance(records[0], RecordError)
+    assert all("TOPSECRET" not in repr(r) for r in records)
+
+
+def test_gzip_files_and_not_pubmed_files(tmp_path: Path) -> None:
+    gz = tmp_path / "pubmed26n0001.xml.gz"
+    gz.write_bytes(gzip.compress(pubmed_set([article_xml("40", "T", "A"), article_xml("41", "T", "A")]).encode()))
+    assert [r.pmid for r in parse_file(gz)] == ["40", "41"]  # type: ignore[union-attr]
+    corrupt = tmp_path / "corrupt.xml.gz"
+    corrupt.write_bytes(gzip.compress(pubmed_set([article_xml("42", "T", "A")] * 50).encode())[:300])
+    with pytest.raises(SourceError):
+        list(parse_file(corrupt))
+    other = tmp_path / "other.xml"
+    other.write_text("<html><body>hello</body></html>")
+    with pytest.raises(SourceError, match="not PubMed XML"):
+        list(parse_file(other))
+    with pytest.raises(SourceError):
+        list(parse_file(tmp_path / "missing.xml"))
+
+
+def test_records_split_across_read_boundaries() -> None:
+    records = [article_xml(str(100 + i), "T" * 50, "A" * (i * 37 % 900)) for i in range(300)]
+    stream = BytesIO(pubmed_set(records).encode())
+    pieces = list(split_records(stream))
+    assert len(pieces) == 300 and all(p.endswith(b"</PubmedArticle>") for p in pieces)
+
+
+def test_streaming_keeps_memory_bounded(tmp_path: Path) -> None:
+    """A 40 MB file is read with a few MB of memory: nothing holds the whole file."""
+    path = tmp_path / "big.xml"
+    one = article_xml("1", "Title", "Abstract text. " * 150)
+    with path.open("w") as fh:
+        fh.write("<PubmedArticleSet>\n")
+        for i in range(17_000):
+            fh.write(one.replace(">1</PMID>", f">{i + 1}</PMID>"))
+        fh.write("</PubmedArticleSet>\n")
+    assert path.stat().st_size > 40e6
+    tracemalloc.start()
+    count = sum(1 for _ in parse_file(path))
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert count == 17_000
+    assert peak < 12e6
+
+
+@pytest.mark.parametrize("name", ["pubmed1.xml", "pubmed2.xml", "pubmed4.xml", "pubmed5.xml", "pubmed6.xml",
+                                  "pubmed7.xml"])
+def test_real_efetch_replies(name: str) -> None:
+    records = list(parse_file(shared_file(f"ncbi_fixtures/{name}")))
+    assert records and all(isinstance(r, Article) for r in records)
+    for a in records:
+        assert a.pmid.isdigit() and a.title and a.year and a.journal
+        assert not re.search(r"</?(i|b|sup|sub|u)>", a.title + a.abstract)
+
+
+def test_real_structured_abstract_and_markup() -> None:
+    a = only(list(parse_file(shared_file("ncbi_fixtures/pubmed4.xml"))))
+    assert a.abstract.startswith("OBJECTIVE: ") and "\nDESIGN: " in a.abstract
+    assert a.pmcid and a.pmcid.startswith("PMC")
+
+
+@pytest.mark.parametrize("name", ["pubmed_result1.txt", "pubmed_result2.txt", "pubmed_result3.txt"])
+def test_real_medline_text(name: str) -> None:
+    records = list(parse_file(shared_file(f"ncbi_fixtures/{name}")))
+    assert records and all(isinstance(r, Article) and r.pmid.isdigit() and r.title for r in records)
+    assert any(r.mesh for r in records)  # type: ignore[union-attr]
