@@ -251,3 +251,163 @@ def status(db_path: Path | None, as_json: bool) -> None:
         counts = RunCounts(**{k: run[k] or 0 for k in RunCounts.__dataclass_fields__})
         click.echo(f"  #{run['id']} {run['command']:<8} {run['status']:<11} {run['started']}  "
                    f"{counts.summary()}{'  — ' + run['message'] if run['message'] else ''}")
+
+
+# -- extraction ----------------------------------------------------------------------------------
+ner_model_option = click.option(
+    "--ner-model", metavar="NAME|PATH",
+    help="Also use a spaCy/scispacy NER model (e.g. en_ner_bionlp13cg_md) for candidate entities.")
+n_process_option = click.option("--n-process", type=click.IntRange(1, 64), default=1, show_default=True,
+                                 help="Processes for spaCy's pipe.")
+
+
+def load_nlp(ner_model: str | None):  # noqa: ANN201 - spaCy Language
+    from miner.nlp.pipeline import build_pipeline
+
+    try:
+        return build_pipeline(ner_model)
+    except OSError as exc:
+        raise click.UsageError(f"cannot load the NER model {ner_model!r}: {exc}") from None
+
+
+def extract_into(store: Store, ner_model: str | None, counts: RunCounts, run_id: int, *, everything: bool = False,
+                 pmids: list[str] | None = None, n_process: int = 1, stop=None) -> None:  # noqa: ANN001
+    from miner.extract import extract_pending
+    from miner.nlp.pipeline import extractor_fingerprint
+
+    fingerprint = extractor_fingerprint(ner_model)
+    store.db["runs"].update(run_id, {"extractor_version": fingerprint})
+    counts.add(extract_pending(store, load_nlp(ner_model), fingerprint, run_id, everything=everything,
+                               pmids=pmids, n_process=n_process, stop=stop))
+
+
+@cli.command()
+@db_option
+@click.option("--all", "everything", is_flag=True, help="Re-extract every article, not only new or changed ones.")
+@ner_model_option
+@n_process_option
+@logging_options
+@handle_errors
+def extract(db_path: Path | None, everything: bool, ner_model: str | None, n_process: int) -> None:
+    """Find markers, cancers and uses in stored articles; store the evidence."""
+    settings = settings_from(db_path)
+    store = Store(settings.db)
+    with store.lock(), stop_on_signals() as stop, recorded_run(store, "extract") as (run_id, counts):
+        extract_into(store, ner_model, counts, run_id, everything=everything, n_process=n_process, stop=stop)
+    click.echo(f"extract: {counts.extracted} articles, {counts.evidence} evidence rows new or changed → {settings.db}")
+
+
+@cli.command("run")
+@apply(query_options)
+@db_option
+@eutils_options
+@ner_model_option
+@n_process_option
+@logging_options
+@handle_errors
+def run_job(query: str | None, query_file: Path | None, since: date | None, until: date | None, datetype: str,
+            db_path: Path | None, eutils_url: str | None, email: str | None, batch_size: int | None,
+            ner_model: str | None, n_process: int) -> None:
+    """The main job: fetch the query's articles, extract and store their evidence."""
+    settings = settings_from(db_path, eutils_url=eutils_url, email=email, batch_size=batch_size)
+    text = query_from(query, query_file)
+    store = Store(settings.db)
+    client = EutilsClient(settings)
+    with store.lock(), stop_on_signals() as stop, recorded_run(
+        store, "run", query=text, since=since, until=until, datetype=datetype
+    ) as (run_id, counts):
+        try:
+            for batch in fetch_query(store, client, text, run_id, since, until, datetype, stop):
+                counts.add(batch.counts)
+        finally:
+            counts.requests = client.requests_made
+        extract_into(store, ner_model, counts, run_id, n_process=n_process, stop=stop)
+    click.echo(f"run: {counts.summary() or 'nothing found'} → {settings.db}")
+
+
+EXPORT_FORMATS = ("csv", "jsonl")
+
+
+@cli.command()
+@db_option
+@click.option("--format", "fmt", type=click.Choice(EXPORT_FORMATS), default="csv", show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Output file ('-' for stdout; default: evidence.<ext> beside the database).")
+@click.option("--min-articles", type=click.IntRange(1), default=1, show_default=True,
+              help="Only (marker, cancer, use) rows supported by at least N articles.")
+@click.option("--cancer", help="Only this cancer (canonical name, e.g. prostate).")
+@click.option("--use", type=click.Choice(("diagnosis", "prognosis", "risk_prediction", "monitoring")))
+@handle_errors
+def export(db_path: Path | None, fmt: str, out: Path | None, min_articles: int, cancer: str | None,
+           use: str | None) -> None:
+    """Write the evidence rows (csv, jsonl) or the review-style table (markdown, html)."""
+    from miner import export as exporter
+
+    settings = settings_from(db_path)
+    store = Store(settings.db, write=False)
+    target = out or exporter.default_output(settings.db, fmt)
+    writer = exporter.WRITERS[fmt]
+    try:
+        if str(target) == "-":
+            count = writer(store, sys.stdout, cancer=cancer, use=use, min_articles=min_articles)
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with target.open("w", encoding="utf-8", newline="") as fh:
+                count = writer(store, fh, cancer=cancer, use=use, min_articles=min_articles)
+    except OSError as exc:
+        raise Failed(f"cannot write {target}: {exc.strerror or exc}") from None
+    if str(target) != "-":
+        click.echo(f"export: {count} rows → {target}")
+
+
+@cli.command()
+@click.option("--gold", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+              help="Annotated abstracts (JSON Lines: pmid, relations[marker, cancer, use]).")
+@db_option
+@click.option("--show-errors", type=click.IntRange(0), default=0, help="List N misses and N false hits.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@handle_errors
+def evaluate(gold: Path, db_path: Path | None, show_errors: int, as_json: bool) -> None:
+    """Precision, recall and F1 of the stored evidence against annotated abstracts."""
+    from miner import evaluate as scorer
+    from miner.export import evidence_rows
+
+    store = Store(settings_from(db_path).db, write=False)
+    try:
+        gold_rows = scorer.read_gold(gold)
+    except ValueError as exc:
+        raise Failed(str(exc)) from None
+    system = list(evidence_rows(store))
+    scores = scorer.score(gold_rows, system)
+    if as_json:
+        click.echo(json.dumps({k: {"precision": round(s.precision, 4), "recall": round(s.recall, 4),
+                                   "f1": round(s.f1, 4), "tp": s.tp, "fp": s.fp, "fn": s.fn}
+                               for k, s in scores.items()}, indent=2))
+    else:
+        click.echo(f"abstracts scored: {len(gold_rows)}")
+        click.echo(f"{'level':<22}{'P':>7}{'R':>7}{'F1':>7}{'tp':>6}{'fp':>6}{'fn':>6}")
+        for name, s in scores.items():
+            click.echo(f"{name:<22}{s.precision:>7.3f}{s.recall:>7.3f}{s.f1:>7.3f}{s.tp:>6}{s.fp:>6}{s.fn:>6}")
+    if show_errors:
+        missed, false = scorer.errors(gold_rows, system)
+        click.echo("missed: " + "; ".join("/".join(k) for k in missed[:show_errors]))
+        click.echo("false:  " + "; ".join("/".join(k) for k in false[:show_errors]))
+
+
+@cli.command()
+@click.option("--pmid", help="A stored article (fetched from PubMed when not stored).")
+@click.option("--text", help="A text to analyse (the first line is taken as the title).")
+@db_option
+@ner_model_option
+@eutils_options
+@handle_errors
+def explain(pmid: str | None, text: str | None, db_path: Path | None, ner_model: str | None,
+            eutils_url: str | None, email: str | None, batch_size: int | None) -> None:
+    """Show how one abstract was read: entities, sentences, cues, relations, and what was rejected."""
+    from miner.explain import explain_article, load_article
+
+    if bool(pmid) == bool(text):
+        raise click.UsageError("give --pmid or --text")
+    settings = settings_from(db_path, eutils_url=eutils_url, email=email, batch_size=batch_size)
+    article = load_article(settings, pmid=pmid, text=text)
+    click.echo(explain_article(load_nlp(ner_model), article))

@@ -1,0 +1,155 @@
+"""Articles in the store → mentions and evidence rows.
+
+Only articles that are new, changed, or were extracted with another extractor fingerprint (rules
+version, lexicon files, NER model) are extracted, unless everything is asked for. Evidence is
+upserted by (pmid, marker, cancer, use): a row that comes out the same keeps the run that first
+found it, so "what is new since run N" stays true across re-extractions.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from spacy.language import Language
+
+from miner.jobs import StopFlag
+from miner.nlp.lexicon import Lexicon, load_lexicon
+from miner.nlp.pipeline import Analysed, analyse
+from miner.nlp.relations import Relation
+from miner.store import RunCounts, Store
+
+log = logging.getLogger(__name__)
+
+EVIDENCE_CONTENT = ("marker_surface", "marker_category", "candidate", "finding", "direction", "sample",
+                    "confidence", "sentence", "sentence_start", "sentence_end", "cues", "extractor_version")
+
+
+@dataclass
+class StoredText:
+    pmid: str
+    title: str
+    abstract: str
+
+
+def pending(store: Store, fingerprint: str, everything: bool = False, pmids: list[str] | None = None,
+            ) -> list[str]:
+    """PMIDs of active articles that need (re-)extraction."""
+    where = "status = 'active'"
+    args: list[object] = []
+    if not everything:
+        where += " and (extracted_with is null or extracted_with != ?)"
+        args.append(fingerprint)
+    if pmids is not None:
+        if not pmids:
+            return []
+        where += f" and pmid in ({','.join('?' * len(pmids))})"
+        args.extend(pmids)
+    return [r[0] for r in store.db.execute(f"select pmid from articles where {where} order by pmid", args)]
+
+
+def _texts(store: Store, pmids: list[str]) -> Iterator[StoredText]:
+    marks = ",".join("?" * len(pmids))
+    for pmid, title, abstract in store.db.execute(
+            f"select pmid, title, abstract from articles where pmid in ({marks})", pmids):
+        yield StoredText(pmid, title or "", abstract or "")
+
+
+def extract_pending(store: Store, nlp: Language, fingerprint: str, run_id: int, *, everything: bool = False,
+                    pmids: list[str] | None = None, batch: int = 500, n_process: int = 1,
+                    stop: StopFlag | None = None) -> RunCounts:
+    """Extract what is pending, one batch of articles a transaction."""
+    todo = pending(store, fingerprint, everything, pmids)
+    counts = RunCounts()
+    lexicon = load_lexicon()
+    sync_reference_tables(store, lexicon)
+    log.info("%d articles to extract", len(todo))
+    for start in range(0, len(todo), batch):
+        chunk = todo[start : start + batch]
+        results = list(analyse(nlp, _texts(store, chunk), n_process=n_process))
+        counts.add(save_extractions(store, results, fingerprint, run_id))
+        log.info("extracted %d/%d articles", min(start + batch, len(todo)), len(todo))
+        if stop:
+            stop.check()
+    return counts
+
+
+def save_extractions(store: Store, results: list[Analysed], fingerprint: str, run_id: int) -> RunCounts:
+    """Replace the mentions and upsert the evidence of these articles, in one transaction."""
+    counts = RunCounts(extracted=len(results))
+    db = store.db
+    with db.conn:
+        for result in results:
+            db.execute("delete from mentions where pmid = ?", [result.pmid])
+            db["mentions"].insert_all(mention_rows(result), pk="id")
+            counts.evidence += upsert_evidence(store, result.pmid, result.extraction.relations, fingerprint, run_id)
+            db.execute("update articles set extracted_with = ? where pmid = ?", [fingerprint, result.pmid])
+        record_candidates(store, results)
+    return counts
+
+
+def mention_rows(result: Analysed) -> list[dict]:
+    rows = []
+    sentence_of = {s.start: i for i, s in enumerate(result.doc.sents)}
+    for span in result.doc.spans["entities"]:
+        rows.append({
+            "pmid": result.pmid, "label": span.label_, "text": span.text, "canonical": span.kb_id_,
+            "category": None, "source": span._.source, "candidate": int(bool(span._.candidate)),
+            "start": span.start_char, "end": span.end_char,
+            "sentence_index": sentence_of.get(span.sent.start),
+        })
+    return rows
+
+
+def evidence_row(pmid: str, relation: Relation, fingerprint: str, run_id: int) -> dict:
+    return {
+        "pmid": pmid, "marker": relation.marker, "marker_surface": relation.marker_surface,
+        "marker_category": relation.category, "candidate": int(relation.candidate), "cancer": relation.cancer,
+        "use": relation.use, "finding": relation.finding, "direction": relation.direction,
+        "sample": relation.sample, "confidence": relation.confidence, "sentence": relation.sentence,
+        "sentence_start": relation.start, "sentence_end": relation.end,
+        "cues": json.dumps(relation.cues, ensure_ascii=False), "extractor_version": fingerprint, "run_id": run_id,
+    }
+
+
+def upsert_evidence(store: Store, pmid: str, relations: list[Relation], fingerprint: str, run_id: int) -> int:
+    """Evidence of one article: insert new rows, update changed ones, delete the ones gone. Returns
+    how many rows were inserted or changed."""
+    db = store.db
+    existing = {(r["marker"], r["cancer"], r["use"]): r for r in db["evidence"].rows_where("pmid = ?", [pmid])}
+    wanted = {(r.marker, r.cancer, r.use): evidence_row(pmid, r, fingerprint, run_id) for r in relations}
+    written = 0
+    for key, row in wanted.items():
+        old = existing.get(key)
+        if old is None:
+            db["evidence"].insert(row)
+            written += 1
+        elif any(old[c] != row[c] for c in EVIDENCE_CONTENT):
+            db["evidence"].update(old["id"], row)
+            written += 1
+    gone = [existing[k]["id"] for k in existing.keys() - wanted.keys()]
+    if gone:
+        db.execute(f"delete from evidence where id in ({','.join('?' * len(gone))})", gone)
+    return written
+
+
+def sync_reference_tables(store: Store, lexicon: Lexicon) -> None:
+    """The `markers` and `cancers` tables from the lexicon (candidates are added as found)."""
+    with store.db.conn:
+        store.db["markers"].upsert_all(
+            [{"marker": m.name, "full_name": m.full_name or None, "category": m.category,
+              "synonyms": json.dumps(list(m.synonyms), ensure_ascii=False), "in_lexicon": 1}
+             for m in lexicon.markers.values()], pk="marker")
+        store.db["cancers"].upsert_all(
+            [{"cancer": c.name, "synonyms": json.dumps(list(c.synonyms), ensure_ascii=False)}
+             for c in lexicon.cancers.values()], pk="cancer")
+
+
+def record_candidates(store: Store, results: list[Analysed]) -> None:
+    names = {(r.marker, r.category) for res in results for r in res.extraction.relations if r.candidate}
+    for name, category in names:
+        store.db.execute(
+            "insert or ignore into markers (marker, category, synonyms, in_lexicon) values (?, ?, '[]', 0)",
+            [name, category])

@@ -1,0 +1,257 @@
+"""The `miner_entities` spaCy component: MARKER, CANCER and SAMPLE mentions, normalised.
+
+Sources, in order of trust: the lexicon (corpora/markers.csv, cancers.csv, samples.csv), short
+forms defined in the abstract (scispacy's AbbreviationDetector), patterns for families no list can
+hold (microRNAs, coordinated cancers such as "breast- and prostate cancer", gene symbols in
+biomarker position), and a statistical NER model's entities when one is configured. Markers that the
+lexicon lacks are kept as candidates. Ambiguous short forms (OC, DTC, AP, Tg, MM, BC, ...) are kept
+only with support in the same abstract; every rejected mention is kept with its reason for
+`miner explain`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from spacy.language import Language
+from spacy.matcher import PhraseMatcher
+from spacy.tokens import Doc, Span
+from spacy.util import filter_spans
+
+from miner.nlp.lexicon import Lexicon, load_lexicon
+
+for _name in ("source", "candidate", "category", "reason"):
+    if not Span.has_extension(_name):
+        Span.set_extension(_name, default=None)
+
+MIRNA = re.compile(
+    r"\b(?:hsa-)?(?:miR|microRNA|miRNA|mir)-?(\d+[a-z]?)(?:-(\d))?(?:-([35]p))?\b|\blet-7([a-z])?\b", re.IGNORECASE)
+CANCER_HEADS = r"(?:cancers?|carcinomas?|adenocarcinomas?|tumou?rs?|malignanc(?:y|ies)|neoplasms?)"
+SYMBOL = re.compile(r"^(?=.*[A-Z].*[A-Z0-9])[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*$")
+MEASURE_BEFORE = {"serum", "plasma", "circulating", "urinary", "urine", "blood", "soluble"}
+MEASURE_AFTER = {"level", "levels", "concentration", "concentrations", "expression", "values", "value"}
+NOT_MARKERS = {
+    "ELISA", "ROC", "AUC", "CI", "HR", "HRs", "OR", "OS", "PFS", "CSS", "BM", "BMs", "SD", "SE", "RT",
+    "CT", "MRI", "PET", "SPECT", "BSI", "BMI", "ECOG", "TNM", "USA", "UK", "RNA", "DNA", "PCR", "IU",
+    "II", "III", "IV", "ISS", "GS", "NS", "MGUS", "SRE", "SREs", "ZA", "ZOL", "BP", "BPs", "AI", "AIs",
+    "RIA", "ECLIA", "ADT", "LHRH", "ng", "mL", "pg", "BCE", "eGFR", "RCT", "RCTs", "BTMs", "BTM",
+    "NACT", "pCR", "MAI", "M1", "M0", "HS", "BF", "MBD", "SSR", "DS", "VRD", "RD", "BPH", "PC", "BC",
+}
+
+
+def _short(synonym: str) -> bool:
+    """Acronyms and symbols are matched case-sensitively; names, case-insensitively."""
+    return len(synonym) <= 6 or not synonym.islower() and " " not in synonym
+
+
+@Language.factory("miner_entities", default_config={})
+def make_entities(nlp: Language, name: str) -> EntityFinder:
+    return EntityFinder(nlp, load_lexicon())
+
+
+class EntityFinder:
+    def __init__(self, nlp: Language, lexicon: Lexicon) -> None:
+        self.lexicon = lexicon
+        self.exact = PhraseMatcher(nlp.vocab, attr="ORTH")
+        self.folded = PhraseMatcher(nlp.vocab, attr="LOWER")
+        self.keys: dict[str, tuple[str, str, bool]] = {}
+        entries: list[tuple[str, str, str, bool]] = []
+        for marker in lexicon.markers.values():
+            for synonym in marker.synonyms:
+                entries.append(("MARKER", marker.name, synonym, synonym in marker.ambiguous))
+        for cancer in lexicon.cancers.values():
+            for synonym in cancer.synonyms:
+                entries.append(("CANCER", cancer.name, synonym, synonym in cancer.ambiguous))
+        for sample, synonyms in lexicon.samples.items():
+            for synonym in synonyms:
+                entries.append(("SAMPLE", sample, synonym, False))
+        exact: dict[str, list[Doc]] = {}
+        folded: dict[str, list[Doc]] = {}
+        for label, canonical, synonym, ambiguous in entries:
+            key = f"{label}|{canonical}|{int(ambiguous)}"
+            self.keys[key] = (label, canonical, ambiguous)
+            target = exact if _short(synonym) else folded
+            target.setdefault(key, []).append(nlp.make_doc(synonym))
+            if "-" in synonym and not _short(synonym):
+                target[key].append(nlp.make_doc(synonym.replace("-", " ")))
+        for key, docs in exact.items():
+            self.exact.add(key, docs)
+        for key, docs in folded.items():
+            self.folded.add(key, docs)
+        organs = {w: c.name for c in lexicon.cancers.values() for w in c.organ_words}
+        self.organs = organs
+        words = "|".join(sorted(map(re.escape, organs), key=len, reverse=True))
+        self.coordinated = re.compile(
+            rf"\b((?:(?:{words})(?:-|\s)?(?:,\s*|\s+and\s+|\s+or\s+|\s*/\s*)(?:and\s+)?)+(?:{words}))\s+{CANCER_HEADS}",
+            re.IGNORECASE)
+        self.organ_word = re.compile(rf"\b({words})\b", re.IGNORECASE)
+
+    def __call__(self, doc: Doc) -> Doc:
+        found: list[Span] = []
+        rejected: list[Span] = []
+        vocab = doc.vocab
+        for matcher in (self.exact, self.folded):
+            for match_id, start, end in matcher(doc):
+                label, canonical, ambiguous = self.keys[vocab.strings[match_id]]
+                found.append(self._span(doc, start, end, label, canonical, "lexicon", ambiguous=ambiguous))
+        found.extend(self._mirnas(doc))
+        found.extend(self._coordinated_cancers(doc))
+        found.extend(self._model_entities(doc))
+        found, abbreviation_rejects = self._apply_abbreviations(doc, found)
+        rejected.extend(abbreviation_rejects)
+        found.extend(self._candidates(doc, found))
+        kept, unsupported = self._support(found)
+        rejected.extend(unsupported)
+        doc.spans["entities"] = filter_spans(kept)
+        doc.spans["rejected"] = rejected
+        return doc
+
+    # -- sources -----------------------------------------------------------------------------
+    @staticmethod
+    def _span(doc: Doc, start: int, end: int, label: str, canonical: str, source: str,
+              candidate: bool = False, ambiguous: bool = False) -> Span:
+        span = Span(doc, start, end, label=label, kb_id=canonical)
+        span._.source = source
+        span._.candidate = candidate
+        span._.reason = "ambiguous" if ambiguous else None
+        return span
+
+    def _char_span(self, doc: Doc, start: int, end: int, label: str, canonical: str, source: str,
+                   candidate: bool = False) -> Span | None:
+        span = doc.char_span(start, end, alignment_mode="expand")
+        if span is None:
+            return None
+        return self._span(doc, span.start, span.end, label, canonical, source, candidate)
+
+    def _mirnas(self, doc: Doc) -> Iterable[Span]:
+        for m in MIRNA.finditer(doc.text):
+            if m.group(0).lower().startswith("let-7"):
+                name = f"let-7{m.group(4) or ''}"
+            else:
+                name = f"miR-{m.group(1).lower()}" + (f"-{m.group(2)}" if m.group(2) else "") + (
+                    f"-{m.group(3).lower()}" if m.group(3) else "")
+            canonical = self.lexicon.marker_for(name) or self.lexicon.marker_for(name.rsplit("-", 1)[0])
+            span = self._char_span(doc, m.start(), m.end(), "MARKER", canonical or name, "pattern",
+                                   candidate=canonical is None)
+            if span is not None:
+                yield span
+
+    def _coordinated_cancers(self, doc: Doc) -> Iterable[Span]:
+        """'breast- and prostate cancer', 'prostate, lung and breast cancer': one CANCER per organ."""
+        for m in self.coordinated.finditer(doc.text):
+            for organ in self.organ_word.finditer(m.group(1)):
+                start = m.start(1) + organ.start()
+                span = self._char_span(doc, start, start + len(organ.group(0)), "CANCER",
+                                       self.organs[organ.group(0).lower()], "pattern")
+                if span is not None:
+                    yield span
+
+    def _model_entities(self, doc: Doc) -> Iterable[Span]:
+        """Entities of a statistical NER model (the `model_ner` component), through the lexicon."""
+        for ent in doc.spans.get("model", []):
+            if ent.label_ in ("CANCER", "DISEASE"):
+                canonical = self.lexicon.cancer_for(ent.text)
+                if canonical:
+                    yield self._span(doc, ent.start, ent.end, "CANCER", canonical, "model")
+            elif ent.label_ in ("GENE_OR_GENE_PRODUCT", "GENE", "PROTEIN", "CHEMICAL", "SIMPLE_CHEMICAL"):
+                canonical = self.lexicon.marker_for(ent.text)
+                if canonical or (ent.label_ != "CHEMICAL" and ent.text not in NOT_MARKERS):
+                    yield self._span(doc, ent.start, ent.end, "MARKER", canonical or ent.text, "model",
+                                     candidate=canonical is None)
+
+    def _apply_abbreviations(self, doc: Doc, found: list[Span]) -> tuple[list[Span], list[Span]]:
+        """Short forms defined in the abstract take the meaning of their long form."""
+        if not Doc.has_extension("abbreviations"):
+            return found, []
+        meaning: dict[str, tuple[str, str] | None] = {}
+        for short in doc._.abbreviations:
+            long_form = short._.long_form
+            if short.text in meaning or long_form is None:
+                continue
+            meaning[short.text] = self._resolve(long_form, found)
+        if not meaning:
+            return found, []
+        kept, rejected = [], []
+        for span in found:
+            if span.text in meaning and span.label_ in ("MARKER", "CANCER"):
+                resolved = meaning[span.text]
+                if resolved is None or resolved != (span.label_, span.kb_id_):
+                    if not (resolved is None and self._long_form_agrees(doc, span)):
+                        span._.reason = "defined in this abstract as something else"
+                        rejected.append(span)
+                        continue
+                span._.reason = None
+            kept.append(span)
+        known = {(s.start, s.end) for s in kept}
+        for short in doc._.abbreviations:
+            resolved = meaning.get(short.text)
+            if resolved and (short.start, short.end) not in known:
+                label, canonical = resolved
+                kept.append(self._span(doc, short.start, short.end, label, canonical, "abbreviation"))
+            elif resolved is None and (short.start, short.end) not in known and self._biomarker_like(short):
+                kept.append(self._span(doc, short.start, short.end, "MARKER", short.text, "abbreviation",
+                                       candidate=True))
+        return kept, rejected
+
+    def _resolve(self, long_form: Span, found: list[Span]) -> tuple[str, str] | None:
+        direct = self.lexicon.marker_for(long_form.text)
+        if direct:
+            return ("MARKER", direct)
+        cancer = self.lexicon.cancer_for(long_form.text)
+        if cancer:
+            return ("CANCER", cancer)
+        inside = [s for s in found if s.start >= long_form.start and s.end <= long_form.end
+                  and s.label_ in ("MARKER", "CANCER")]
+        if inside:
+            best = max(inside, key=len)
+            if len(best) * 2 >= len(long_form):
+                return (best.label_, best.kb_id_)
+        return None
+
+    def _long_form_agrees(self, doc: Doc, span: Span) -> bool:
+        """An unresolved definition still fits the marker when it shares the marker's words."""
+        if span._.reason == "ambiguous" or span.label_ != "MARKER":
+            return False
+        long_form = next((s._.long_form for s in doc._.abbreviations if s.text == span.text), None)
+        if long_form is None:
+            return False
+        marker = self.lexicon.markers.get(span.kb_id_)
+        words = {w for syn in (marker.synonyms if marker else ()) for w in re.findall(r"[a-z]{4,}", syn.lower())}
+        return bool(words & set(re.findall(r"[a-z]{4,}", long_form.text.lower())))
+
+    @staticmethod
+    def _biomarker_like(short: Span) -> bool:
+        long_form = short._.long_form.text.lower()
+        return bool(SYMBOL.match(short.text)) and short.text not in NOT_MARKERS and bool(re.search(
+            r"protein|factor|ligand|receptor|antigen|kinase|peptide|hormone|enzyme|inhibitor|rna\b|dna\b|"
+            r"microrna|chemokine|interleukin|cytokine|globulin|collagen|telopeptide|phosphatase", long_form))
+
+    def _candidates(self, doc: Doc, found: list[Span]) -> Iterable[Span]:
+        """Gene/protein symbols in biomarker position: 'serum X levels', 'circulating X'."""
+        taken = {i for s in found for i in range(s.start, s.end)}
+        for token in doc:
+            if token.i in taken or not SYMBOL.match(token.text) or token.text in NOT_MARKERS:
+                continue
+            if not any(c.isupper() for c in token.text[1:]) or len(token.text) < 3:
+                continue
+            before = doc[token.i - 1].lower_ if token.i > 0 else ""
+            after = doc[token.i + 1].lower_ if token.i + 1 < len(doc) else ""
+            if before in MEASURE_BEFORE or after in MEASURE_AFTER:
+                canonical = self.lexicon.marker_for(token.text)
+                if self.lexicon.cancer_for(token.text):
+                    continue
+                yield self._span(doc, token.i, token.i + 1, "MARKER", canonical or token.text, "pattern",
+                                 candidate=canonical is None)
+
+    def _support(self, found: list[Span]) -> tuple[list[Span], list[Span]]:
+        """Keep an ambiguous short form only when the abstract also names it in full."""
+        full = {(s.label_, s.kb_id_) for s in found if s._.reason != "ambiguous"}
+        kept, rejected = [], []
+        for span in found:
+            if span._.reason == "ambiguous" and (span.label_, span.kb_id_) not in full:
+                span._.reason = "ambiguous short form, not defined or named in full in this abstract"
+                rejected.append(span)
+            else:
+                kept.append(span)
+        return kept, rejected

@@ -1,0 +1,132 @@
+"""The lexicons shipped in corpora/: markers, cancers, samples, relation cues, as plain tables.
+
+Loaded once per process. ``lexicon_hash()`` fingerprints every file, so a lexicon edit triggers
+re-extraction of stored articles.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import tomllib
+
+from miner.config import corpus_path
+
+FILES = ("markers.csv", "cancers.csv", "samples.csv", "cues.toml")
+GREEK = {"α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "κ": "kappa", "µ": "mu", "μ": "mu"}
+
+
+def fold(name: str) -> str:
+    """A lookup key: case, spaces, hyphens, dots and Greek letters folded."""
+    text = unicodedata.normalize("NFKC", name).strip().lower()
+    for greek, latin in GREEK.items():
+        text = text.replace(greek, latin)
+    return re.sub(r"[\s\-_/.,'()]+", "", text)
+
+
+@dataclass(frozen=True)
+class Marker:
+    name: str
+    full_name: str
+    category: str
+    synonyms: tuple[str, ...]
+    ambiguous: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Cancer:
+    name: str
+    synonyms: tuple[str, ...]
+    organ_words: tuple[str, ...]
+    ambiguous: frozenset[str]
+
+
+@dataclass
+class Lexicon:
+    markers: dict[str, Marker]
+    cancers: dict[str, Cancer]
+    samples: dict[str, tuple[str, ...]]
+    cues: dict[str, dict[str, list[re.Pattern[str]]]]
+    marker_keys: dict[str, str] = field(default_factory=dict)
+    cancer_keys: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for marker in self.markers.values():
+            for synonym in marker.synonyms:
+                self.marker_keys.setdefault(fold(synonym), marker.name)
+        for cancer in self.cancers.values():
+            for synonym in (cancer.name, *cancer.synonyms):
+                self.cancer_keys.setdefault(fold(synonym), cancer.name)
+
+    def marker_for(self, name: str) -> str | None:
+        """The canonical marker a name stands for, if the lexicon knows it."""
+        return self.marker_keys.get(fold(name))
+
+    def cancer_for(self, name: str) -> str | None:
+        return self.cancer_keys.get(fold(name))
+
+    def cue(self, group: str, name: str, text: str) -> list[str]:
+        """The cue words of one kind found in a text."""
+        return [m.group(0) for p in self.cues[group][name] if (m := p.search(text))]
+
+
+def _split(value: str) -> tuple[str, ...]:
+    return tuple(v.strip() for v in value.split("|") if v.strip())
+
+
+@lru_cache(maxsize=1)
+def load_lexicon() -> Lexicon:
+    with corpus_path("markers.csv").open(encoding="utf-8", newline="") as fh:
+        markers = {
+            row["marker"]: Marker(row["marker"], row["full_name"], row["category"],
+                                  _split(row["synonyms"]), frozenset(_split(row["ambiguous"])))
+            for row in csv.DictReader(fh)
+        }
+    with corpus_path("cancers.csv").open(encoding="utf-8", newline="") as fh:
+        cancers = {
+            row["cancer"]: Cancer(row["cancer"], _split(row["synonyms"]), _split(row["organ_words"]),
+                                  frozenset(_split(row["ambiguous"])))
+            for row in csv.DictReader(fh)
+        }
+    with corpus_path("samples.csv").open(encoding="utf-8", newline="") as fh:
+        samples = {row["sample"]: _split(row["synonyms"]) for row in csv.DictReader(fh)}
+    with corpus_path("cues.toml").open("rb") as fh:
+        raw = tomllib.load(fh)
+    cues = {
+        group: {name: [re.compile(p, re.IGNORECASE) for p in patterns] for name, patterns in table.items()}
+        for group, table in raw.items()
+    }
+    return Lexicon(markers, cancers, samples, cues)
+
+
+@lru_cache(maxsize=1)
+def lexicon_hash() -> str:
+    digest = hashlib.sha256()
+    for name in FILES:
+        digest.update(name.encode())
+        digest.update(corpus_path(name).read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def matches_topic(article: object) -> bool:
+    """The shipped filter for bulk files, with the intent of the default query: bone metastasis
+    (in title, abstract or MeSH) and something measured in blood, urine or marrow."""
+    title = getattr(article, "title", "")
+    abstract = getattr(article, "abstract", "")
+    text = f"{title} {abstract}"
+    mesh = " ".join(m.descriptor for m in getattr(article, "mesh", []))
+    lexicon = load_lexicon()
+    bone = bool(lexicon.cue("context", "bone", text)) or "Bone Neoplasms" in mesh
+    measured = bool(_MEASURED.search(text)) or "Biomarkers" in mesh
+    return bone and measured
+
+
+_MEASURED = re.compile(
+    r"\b(serum|plasma|blood|urine|urinary|circulating|marrow|biomarkers?|markers?|levels?|concentrations?)\b",
+    re.IGNORECASE,
+)

@@ -1,0 +1,237 @@
+"""(marker, cancer) pairs in an abstract → clinical use, finding, direction, sample, confidence.
+
+A relation needs a sentence that reports on a marker (a result, a conclusion, the title or the
+study's aim, never a background or methods statement) with a cue for a use, in an abstract about
+bone involvement by a cancer. The cancer is the one the sentence names, or else the study's (from
+the title, or the cancers the abstract is about). Every sentence's role, cues and the reason it
+yielded nothing are kept as notes, for `miner explain`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+from spacy.tokens import Doc, Span
+
+from miner.nlp.lexicon import Lexicon
+
+USES = ("diagnosis", "prognosis", "risk_prediction", "monitoring")
+ROLE_CONFIDENCE = {"title": 0.7, "objective": 0.6, "result": 0.75, "conclusion": 0.85}
+MIN_CONFIDENCE = 0.6
+SECTION = re.compile(
+    r"^\s*(background|introduction|purpose|aims?|objectives?|context|methods?|materials and methods|"
+    r"patients and methods|design|setting|results?|findings|conclusions?|interpretation|discussion|summary)"
+    r"(\s*:\s*|\s+(?=[A-Z0-9]))", re.IGNORECASE)
+SECTION_ROLE = {
+    "background": "background", "introduction": "background", "context": "background",
+    "purpose": "objective", "aim": "objective", "aims": "objective", "objective": "objective",
+    "objectives": "objective", "method": "methods", "methods": "methods", "materials and methods": "methods",
+    "patients and methods": "methods", "design": "methods", "setting": "methods",
+    "result": "result", "results": "result", "findings": "result",
+    "conclusion": "conclusion", "conclusions": "conclusion", "interpretation": "conclusion",
+    "discussion": "conclusion", "summary": "conclusion",
+}
+CONTRAST = re.compile(r"\b(but|whereas|however|while|although|in contrast|unlike)\b|;", re.IGNORECASE)
+STATISTICS = re.compile(r"\b(p\s*[<=≤]|significant|AUC|area under|hazard ratio|HR\s*=|odds ratio|95%)", re.I)
+UP = re.compile(r"\b(elevated|higher|increased|raised|high|greater|rose|increase)\b", re.IGNORECASE)
+DOWN = re.compile(r"\b(lower|decreased|reduced|low|decline|declined|decrease|fell)\b", re.IGNORECASE)
+INHERENT_SAMPLE = {"CTC": "blood", "DTC": "bone_marrow", "PSA mRNA": "blood", "EBV DNA": "plasma",
+                   "cOC": "blood", "MDSC": "blood", "hemoglobin": "blood", "NLR": "blood"}
+SURFACE_SAMPLE = (("u", "urine"), ("s", "serum"))
+BONE_DISEASE = re.compile(r"\b(bone disease|lytic (bone )?lesions?|bone lesions?|osteolytic|skeletal (events|involvement))",
+                          re.IGNORECASE)
+
+
+@dataclass
+class Relation:
+    marker: str
+    marker_surface: str
+    category: str
+    candidate: bool
+    cancer: str
+    use: str
+    finding: str
+    direction: str | None
+    sample: str
+    confidence: float
+    sentence: str
+    start: int
+    end: int
+    cues: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SentenceNote:
+    index: int
+    text: str
+    role: str
+    markers: list[str]
+    cancers: list[str]
+    uses: dict[str, list[str]]
+    outcome: str
+
+
+@dataclass
+class Extraction:
+    relations: list[Relation]
+    notes: list[SentenceNote]
+    quiet_reason: str | None = None
+
+
+def sentence_roles(doc: Doc, lexicon: Lexicon, title_end: int) -> list[tuple[Span, str]]:
+    """Each sentence with its role: title, background, objective, methods, result or conclusion."""
+    roles = []
+    section: str | None = None
+
+    def lexicon_cue(group: str, text: str) -> list[str]:
+        return lexicon.cue("sentence", group, text)
+
+    for sent in doc.sents:
+        text = sent.text.strip()
+        if not text:
+            continue
+        if sent.start_char < title_end:
+            roles.append((sent, "title"))
+            continue
+        label = SECTION.match(text)
+        if label and label.group(1).lower() in SECTION_ROLE:
+            section = SECTION_ROLE[label.group(1).lower()]
+        role = section or "result"
+        if role in ("background", "result", "conclusion", "objective") and lexicon_cue("objective", text):
+            role = "objective" if role != "conclusion" else role
+        if role in ("result", "conclusion", "objective") and lexicon_cue("background", text) and not _ours(text):
+            role = "background"
+        elif role in ("result", "objective") and lexicon_cue("methods", text):
+            role = "methods"
+        roles.append((sent, role))
+    return roles
+
+
+def _ours(text: str) -> bool:
+    return bool(re.search(r"\b(we|our|this study|the present study|in this study|here)\b", text, re.I))
+
+
+def find_relations(doc: Doc, lexicon: Lexicon, title_end: int) -> Extraction:
+    text = doc.text
+    entities = list(doc.spans["entities"])
+    if not lexicon.cue("context", "bone", text) and not (
+        BONE_DISEASE.search(text) and any(e.kb_id_ == "multiple_myeloma" for e in entities)
+    ):
+        return Extraction([], [], quiet_reason="no bone-metastasis context in this abstract")
+    study_cancers = _study_cancers(entities, title_end)
+    abstract_sample = _abstract_sample(entities)
+    notes: list[SentenceNote] = []
+    best: dict[tuple[str, str, str], Relation] = {}
+    for index, (sent, role) in enumerate(sentence_roles(doc, lexicon, title_end)):
+        in_sent = [e for e in entities if e.start >= sent.start and e.end <= sent.end]
+        markers = [e for e in in_sent if e.label_ == "MARKER"]
+        cancers = sorted({e.kb_id_ for e in in_sent if e.label_ == "CANCER"})
+        uses = {u: lexicon.cue("use", u, sent.text) for u in USES}
+        uses = {u: c for u, c in uses.items() if c}
+        note = SentenceNote(index, sent.text.strip(), role, [m.kb_id_ for m in markers], cancers, uses, "")
+        notes.append(note)
+        if not markers:
+            note.outcome = "no marker"
+            continue
+        if role in ("background", "methods"):
+            note.outcome = f"{role} statement: not evidence from this study"
+            continue
+        if lexicon.cue("sentence", "treatment_effect", sent.text):
+            note.outcome = "about a treatment's effect, not the marker's value"
+            continue
+        if not uses:
+            note.outcome = "no cue for a clinical use"
+            continue
+        targets = cancers or study_cancers
+        if not targets:
+            note.outcome = "no cancer in the sentence or the study"
+            continue
+        confidence = ROLE_CONFIDENCE[role] + (0.1 if STATISTICS.search(sent.text) else 0.0)
+        made = []
+        for marker in markers:
+            segment = _segment(sent, marker)
+            finding = _finding(lexicon, segment)
+            for cancer in targets:
+                for use, cues in uses.items():
+                    relation = Relation(
+                        marker=marker.kb_id_, marker_surface=marker.text,
+                        category=_category(lexicon, marker), candidate=bool(marker._.candidate),
+                        cancer=cancer, use=use, finding=finding, direction=_direction(segment),
+                        sample=_sample(marker, in_sent, abstract_sample), confidence=round(min(confidence, 1.0), 2),
+                        sentence=sent.text.strip(), start=sent.start_char, end=sent.end_char, cues=cues)
+                    key = (relation.marker, cancer, use)
+                    if key not in best or relation.confidence > best[key].confidence:
+                        best[key] = relation
+                    made.append(f"{relation.marker}/{cancer}/{use}")
+        note.outcome = "relations: " + ", ".join(made)
+    relations = [r for r in best.values() if r.confidence >= MIN_CONFIDENCE]
+    return Extraction(relations, notes)
+
+
+def _study_cancers(entities: list[Span], title_end: int) -> list[str]:
+    """The cancers the study is about: the title's, or else the most named in the abstract."""
+    cancers = [e for e in entities if e.label_ == "CANCER"]
+    in_title = sorted({e.kb_id_ for e in cancers if e.start_char < title_end and e.kb_id_ != "solid_tumors"})
+    if in_title:
+        return in_title
+    counts = Counter(e.kb_id_ for e in cancers if e.kb_id_ != "solid_tumors")
+    if not counts:
+        return ["solid_tumors"] if any(e.kb_id_ == "solid_tumors" for e in cancers) else []
+    if len(counts) >= 3:
+        return ["solid_tumors"]
+    top = max(counts.values())
+    return sorted(c for c, n in counts.items() if n * 2 >= top)
+
+
+def _segment(sent: Span, marker: Span) -> str:
+    """The part of the sentence the marker belongs to, cut at contrast words ('but', 'whereas')."""
+    text = sent.text
+    offset = marker.start_char - sent.start_char
+    cuts = [0] + [m.start() for m in CONTRAST.finditer(text)] + [len(text)]
+    for a, b in zip(cuts, cuts[1:], strict=False):
+        if a <= offset < b:
+            return text[a:b]
+    return text
+
+
+def _finding(lexicon: Lexicon, segment: str) -> str:
+    if lexicon.cue("finding", "refutes", segment):
+        return "refutes"
+    if lexicon.cue("finding", "unclear", segment) and not STATISTICS.search(segment):
+        return "unclear"
+    return "supports"
+
+
+def _direction(segment: str) -> str | None:
+    up, down = UP.search(segment), DOWN.search(segment)
+    if up and not down:
+        return "elevated"
+    if down and not up:
+        return "reduced"
+    return None
+
+
+def _category(lexicon: Lexicon, marker: Span) -> str:
+    if marker.kb_id_ in lexicon.markers:
+        return lexicon.markers[marker.kb_id_].category
+    return "microRNA" if marker.kb_id_.lower().startswith(("mir-", "let-")) else "candidate"
+
+
+def _abstract_sample(entities: list[Span]) -> str | None:
+    counts = Counter(e.kb_id_ for e in entities if e.label_ == "SAMPLE" and e.kb_id_ != "tissue")
+    return counts.most_common(1)[0][0] if counts else None
+
+
+def _sample(marker: Span, in_sentence: list[Span], abstract_sample: str | None) -> str:
+    if marker.kb_id_ in INHERENT_SAMPLE:
+        return INHERENT_SAMPLE[marker.kb_id_]
+    for prefix, sample in SURFACE_SAMPLE:
+        if marker.text.startswith(prefix) and marker.text[1:2].isupper():
+            return sample
+    samples = [e for e in in_sentence if e.label_ == "SAMPLE"]
+    if samples:
+        nearest = min(samples, key=lambda s: abs(s.start - marker.start))
+        return nearest.kb_id_
+    return abstract_sample or "unspecified"
