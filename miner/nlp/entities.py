@@ -95,6 +95,7 @@ class EntityFinder:
             for match_id, start, end in matcher(doc):
                 label, canonical, ambiguous = self.keys[vocab.strings[match_id]]
                 found.append(self._span(doc, start, end, label, canonical, "lexicon", ambiguous=ambiguous))
+        found = list(self._molecular_forms(doc, found))
         found.extend(self._mirnas(doc))
         found.extend(self._coordinated_cancers(doc))
         found.extend(self._model_entities(doc))
@@ -123,6 +124,19 @@ class EntityFinder:
         if span is None:
             return None
         return self._span(doc, span.start, span.end, label, canonical, source, candidate)
+
+    def _molecular_forms(self, doc: Doc, found: list[Span]) -> Iterable[Span]:
+        """'PSA mRNA', 'prostate-specific antigen (PSA) mRNA': the transcript, when the lexicon has it."""
+        for span in found:
+            transcript = f"{span.kb_id_} mRNA"
+            if span.label_ == "MARKER" and transcript in self.lexicon.markers:
+                end = span.end
+                while end < len(doc) and end - span.end < 3 and doc[end].text in (")", "(", span.kb_id_):
+                    end += 1
+                if end < len(doc) and doc[end].text == "mRNA":
+                    yield self._span(doc, span.start, end + 1, "MARKER", transcript, "lexicon")
+                    continue
+            yield span
 
     def _mirnas(self, doc: Doc) -> Iterable[Span]:
         for m in MIRNA.finditer(doc.text):

@@ -23,7 +23,7 @@ MIN_CONFIDENCE = 0.6
 SECTION = re.compile(
     r"^\s*(background|introduction|purpose|aims?|objectives?|context|methods?|materials and methods|"
     r"patients and methods|design|setting|results?|findings|conclusions?|interpretation|discussion|summary)"
-    r"(\s*:\s*|\s+(?=[A-Z0-9]))", re.IGNORECASE)
+    r"(\s*:\s*|\s+(?=[A-Z0-9])|\s*$)", re.IGNORECASE)
 SECTION_ROLE = {
     "background": "background", "introduction": "background", "context": "background",
     "purpose": "objective", "aim": "objective", "aims": "objective", "objective": "objective",
@@ -33,6 +33,17 @@ SECTION_ROLE = {
     "conclusion": "conclusion", "conclusions": "conclusion", "interpretation": "conclusion",
     "discussion": "conclusion", "summary": "conclusion",
 }
+RESULT_WORDS = re.compile(
+    r"\b(significant\w*|differences?|higher|lower|elevated|increased|decreased|correlated (with|to)|"
+    r"associated with|p\s*[<=≤])", re.IGNORECASE)
+COMPARES_GROUPS = re.compile(
+    r"\bwith-?,? (and|or|and/or) without (evidence of )?(bone|skeletal|osseous|bony|BMs?\b|metasta|lytic)|\bwithout (evidence of )?(bone|skeletal|osseous|bony) (metasta|involvement|lesion)|"
+    r"(\+BM|-BM|−BM)\b|\bM0\b.{0,60}\bM1\b|\bM1\b.{0,60}\bM0\b|\b(positive|negative) bone scan",
+    re.IGNORECASE)
+COMPARISON = re.compile(
+    r"\b(higher|lower|elevated|increased|decreased|raised|differ\w*|compared)\b", re.IGNORECASE)
+REPORTED = re.compile(r"\b(was|were|had|showed|found|revealed|demonstrated|observed|detected|did)\b", re.IGNORECASE)
+REVIEW = re.compile(r"\b(review|overview)\b", re.IGNORECASE)
 CONTRAST = re.compile(r"\b(but|whereas|however|while|although|in contrast|unlike)\b|;", re.IGNORECASE)
 STATISTICS = re.compile(r"\b(p\s*[<=≤]|significant|AUC|area under|hazard ratio|HR\s*=|odds ratio|95%)", re.I)
 UP = re.compile(r"\b(elevated|higher|increased|raised|high|greater|rose|increase)\b", re.IGNORECASE)
@@ -84,6 +95,7 @@ def sentence_roles(doc: Doc, lexicon: Lexicon, title_end: int) -> list[tuple[Spa
     """Each sentence with its role: title, background, objective, methods, result or conclusion."""
     roles = []
     section: str | None = None
+    study_started = False
 
     def lexicon_cue(group: str, text: str) -> list[str]:
         return lexicon.cue("sentence", group, text)
@@ -99,12 +111,19 @@ def sentence_roles(doc: Doc, lexicon: Lexicon, title_end: int) -> list[tuple[Spa
         if label and label.group(1).lower() in SECTION_ROLE:
             section = SECTION_ROLE[label.group(1).lower()]
         role = section or "result"
-        if role in ("background", "result", "conclusion", "objective") and lexicon_cue("objective", text):
-            role = "objective" if role != "conclusion" else role
+        aim = bool(lexicon_cue("objective", text))
+        if role == "objective" and not aim:
+            role = "background"  # an Aims/Purpose section sentence that states no aim restates what is known
+        elif role in ("background", "result") and aim:
+            role = "objective"
         if role in ("result", "conclusion", "objective") and lexicon_cue("background", text) and not _ours(text):
             role = "background"
-        elif role in ("result", "objective") and lexicon_cue("methods", text):
+        elif role in ("result", "objective") and lexicon_cue("methods", text) and not RESULT_WORDS.search(text):
             role = "methods"
+        if role == "result" and section is None and not study_started and not _ours(text) \
+                and not REPORTED.search(text):
+            role = "background"  # before an unstructured abstract states its aim: what is already known
+        study_started = study_started or role in ("objective", "methods") or section in ("result", "conclusion")
         roles.append((sent, role))
     return roles
 
@@ -120,6 +139,8 @@ def find_relations(doc: Doc, lexicon: Lexicon, title_end: int) -> Extraction:
         BONE_DISEASE.search(text) and any(e.kb_id_ == "multiple_myeloma" for e in entities)
     ):
         return Extraction([], [], quiet_reason="no bone-metastasis context in this abstract")
+    compares_groups = bool(COMPARES_GROUPS.search(text))
+    review = bool(REVIEW.search(text[:title_end]))
     study_cancers = _study_cancers(entities, title_end)
     abstract_sample = _abstract_sample(entities)
     notes: list[SentenceNote] = []
@@ -130,6 +151,9 @@ def find_relations(doc: Doc, lexicon: Lexicon, title_end: int) -> Extraction:
         cancers = sorted({e.kb_id_ for e in in_sent if e.label_ == "CANCER"})
         uses = {u: lexicon.cue("use", u, sent.text) for u in USES}
         uses = {u: c for u, c in uses.items() if c}
+        if not uses and compares_groups and role in ("result", "conclusion") and (
+                comparison := COMPARISON.search(sent.text)):
+            uses = {"diagnosis": [f"{comparison.group(0)} (study compares patients with and without bone metastases)"]}
         note = SentenceNote(index, sent.text.strip(), role, [m.kb_id_ for m in markers], cancers, uses, "")
         notes.append(note)
         if not markers:
@@ -138,13 +162,16 @@ def find_relations(doc: Doc, lexicon: Lexicon, title_end: int) -> Extraction:
         if role in ("background", "methods"):
             note.outcome = f"{role} statement: not evidence from this study"
             continue
+        if review and (role in ("title", "objective") or not STATISTICS.search(sent.text)):
+            note.outcome = "a review's statement without a reported result"
+            continue
         if lexicon.cue("sentence", "treatment_effect", sent.text):
             note.outcome = "about a treatment's effect, not the marker's value"
             continue
         if not uses:
             note.outcome = "no cue for a clinical use"
             continue
-        targets = cancers or study_cancers
+        targets = [c for c in cancers if c != "solid_tumors"] or study_cancers
         if not targets:
             note.outcome = "no cancer in the sentence or the study"
             continue
@@ -173,12 +200,14 @@ def find_relations(doc: Doc, lexicon: Lexicon, title_end: int) -> Extraction:
 def _study_cancers(entities: list[Span], title_end: int) -> list[str]:
     """The cancers the study is about: the title's, or else the most named in the abstract."""
     cancers = [e for e in entities if e.label_ == "CANCER"]
-    in_title = sorted({e.kb_id_ for e in cancers if e.start_char < title_end and e.kb_id_ != "solid_tumors"})
+    in_title = {e.kb_id_ for e in cancers if e.start_char < title_end}
+    if in_title - {"solid_tumors"}:
+        return sorted(in_title - {"solid_tumors"})
     if in_title:
-        return in_title
+        return ["solid_tumors"]
     counts = Counter(e.kb_id_ for e in cancers if e.kb_id_ != "solid_tumors")
     if not counts:
-        return ["solid_tumors"] if any(e.kb_id_ == "solid_tumors" for e in cancers) else []
+        return ["solid_tumors"]
     if len(counts) >= 3:
         return ["solid_tumors"]
     top = max(counts.values())
