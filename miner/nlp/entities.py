@@ -37,6 +37,7 @@ NOT_MARKERS = {
     "II", "III", "IV", "ISS", "GS", "NS", "MGUS", "SRE", "SREs", "ZA", "ZOL", "BP", "BPs", "AI", "AIs",
     "RIA", "ECLIA", "ADT", "LHRH", "ng", "mL", "pg", "BCE", "eGFR", "RCT", "RCTs", "BTMs", "BTM",
     "NACT", "pCR", "MAI", "M1", "M0", "HS", "BF", "MBD", "SSR", "DS", "VRD", "RD", "BPH", "PC", "BC",
+    "miRNA", "miRNAs", "microRNA", "microRNAs", "mRNA", "mRNAs", "lncRNA", "lncRNAs", "circRNA", "ncRNA",
 }
 
 
@@ -225,7 +226,7 @@ class EntityFinder:
 
     def _long_form_agrees(self, doc: Doc, span: Span) -> bool:
         """An unresolved definition still fits the marker when it shares the marker's words."""
-        if span._.reason == "ambiguous" or span.label_ != "MARKER":
+        if span.label_ != "MARKER":
             return False
         long_form = next((s._.long_form for s in doc._.abbreviations if s.text == span.text), None)
         if long_form is None:

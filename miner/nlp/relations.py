@@ -43,6 +43,10 @@ COMPARES_GROUPS = re.compile(
 COMPARISON = re.compile(
     r"\b(higher|lower|elevated|increased|decreased|raised|differ\w*|compared)\b", re.IGNORECASE)
 REPORTED = re.compile(r"\b(was|were|had|showed|found|revealed|demonstrated|observed|detected|did)\b", re.IGNORECASE)
+GENERIC_MARKERS = re.compile(r"\b(bio)?markers?\b|\bindicators\b|\bserolog\w*|\bmolecular model\b|\bturnover\b",
+                             re.IGNORECASE)
+MEASURED = re.compile(r"\b(measured|detected|determined|quantified|assessed|assayed|monitored|evaluated)\b", re.I)
+DESIGN_CONFIDENCE = 0.6
 REVIEW = re.compile(r"\b(review|overview)\b", re.IGNORECASE)
 CONTRAST = re.compile(r"\b(but|whereas|however|while|although|in contrast|unlike)\b|;", re.IGNORECASE)
 STATISTICS = re.compile(r"\b(p\s*[<=≤]|significant|AUC|area under|hazard ratio|HR\s*=|odds ratio|95%)", re.I)
@@ -123,7 +127,8 @@ def sentence_roles(doc: Doc, lexicon: Lexicon, title_end: int) -> list[tuple[Spa
         if role == "result" and section is None and not study_started and not _ours(text) \
                 and not REPORTED.search(text):
             role = "background"  # before an unstructured abstract states its aim: what is already known
-        study_started = study_started or role in ("objective", "methods") or section in ("result", "conclusion")
+        study_started = (study_started or role in ("objective", "methods") or section in ("result", "conclusion")
+                         or _ours(text))
         roles.append((sent, role))
     return roles
 
@@ -193,8 +198,39 @@ def find_relations(doc: Doc, lexicon: Lexicon, title_end: int) -> Extraction:
                         best[key] = relation
                     made.append(f"{relation.marker}/{cancer}/{use}")
         note.outcome = "relations: " + ", ".join(made)
+    for relation in _design_relations(doc, lexicon, title_end, entities, study_cancers, abstract_sample, review):
+        best.setdefault((relation.marker, relation.cancer, relation.use), relation)
     relations = [r for r in best.values() if r.confidence >= MIN_CONFIDENCE]
     return Extraction(relations, notes)
+
+
+def _design_relations(doc: Doc, lexicon: Lexicon, title_end: int, entities: list[Span], study_cancers: list[str],
+                      abstract_sample: str | None, review: bool) -> list[Relation]:
+    """A title that names a use for markers in general ('bone turnover markers for monitoring ...')
+    gives that use — the first it names — to each marker the methods say were measured."""
+    title = doc.text[:title_end]
+    if review or not GENERIC_MARKERS.search(title) or any(
+            e.label_ == "MARKER" and e.start_char < title_end for e in entities):
+        return []
+    found = [(m.start(), use) for use in USES for p in lexicon.cues["use"][use] if (m := p.search(title))]
+    if not found or not study_cancers:
+        return []
+    use = min(found)[1]
+    relations = []
+    for sent, role in sentence_roles(doc, lexicon, title_end):
+        if role != "methods" or not MEASURED.search(sent.text):
+            continue
+        for marker in (e for e in entities if e.label_ == "MARKER" and sent.start <= e.start < sent.end):
+            if marker._.candidate:
+                continue
+            for cancer in study_cancers:
+                relations.append(Relation(
+                    marker=marker.kb_id_, marker_surface=marker.text, category=_category(lexicon, marker),
+                    candidate=False, cancer=cancer, use=use, finding="unclear", direction=None,
+                    sample=_sample(marker, [], abstract_sample), confidence=DESIGN_CONFIDENCE,
+                    sentence=sent.text.strip(), start=sent.start_char, end=sent.end_char,
+                    cues=[f"study design: the title names {use} for the markers measured"]))
+    return relations
 
 
 def _study_cancers(entities: list[Span], title_end: int) -> list[str]:
