@@ -133,10 +133,7 @@ def parse_day(_ctx: click.Context, _param: click.Parameter, value: str | None) -
 def query_from(query: str | None, query_file: Path | None) -> str:
     if query and query_file:
         raise click.UsageError("give --query or --query-file, not both")
-    if query_file:
-        text = read_query_file(query_file)
-    else:
-        text = default_query() if query is None else query
+    text = read_query_file(query_file) if query_file else (default_query() if query is None else query)
     if not text.strip():
         raise click.UsageError("the query is empty")
     if text.count("(") != text.count(")") or text.count('"') % 2:

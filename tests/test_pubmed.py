@@ -32,7 +32,7 @@ FULL = """<PubmedArticle><MedlineCitation Status="MEDLINE" Owner="NLM">
 <ArticleTitle>Serum <i>CTX</i> and Ca<sup>2+</sup> in bone metastasis</ArticleTitle>
 <ELocationID EIdType="doi" ValidYN="Y">10.1000/jbo.2003.1</ELocationID>
 <Abstract><AbstractText Label="BACKGROUND" NlmCategory="BACKGROUND">Bone markers are <b>useful</b>.</AbstractText>
-<AbstractText Label="RESULTS" NlmCategory="RESULTS">CTX was H<sub>2</sub>-higher (P &lt; 0.01).</AbstractText></Abstract>
+<AbstractText Label="RESULTS" NlmCategory="RESULTS">CTX was H<sub>2</sub>-high (P &lt; 0.01).</AbstractText></Abstract>
 <AuthorList><Author><LastName>Smith</LastName><ForeName>Ann</ForeName><Initials>A</Initials></Author>
 <Author><CollectiveName>Bone Study Group</CollectiveName></Author></AuthorList>
 <Language>eng</Language><PublicationTypeList><PublicationType UI="D016428">Journal Article</PublicationType>
@@ -55,7 +55,7 @@ def test_every_field_of_a_full_record() -> None:
     a = only(list(parse_bytes(pubmed_set([FULL]).encode())))
     assert (a.pmid, a.version) == ("31000001", 2)
     assert a.title == "Serum CTX and Ca2+ in bone metastasis"
-    assert a.abstract == "BACKGROUND: Bone markers are useful.\nRESULTS: CTX was H2-higher (P < 0.01)."
+    assert a.abstract == "BACKGROUND: Bone markers are useful.\nRESULTS: CTX was H2-high (P < 0.01)."
     assert (a.journal, a.journal_iso) == ("Journal of Bone Oncology", "J Bone Oncol")
     assert (a.year, a.pub_date) == (2003, "2003 Nov-Dec")
     assert a.authors == ["Smith A", "Bone Study Group"]

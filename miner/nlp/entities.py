@@ -191,11 +191,12 @@ class EntityFinder:
         for span in found:
             if span.text in meaning and span.label_ in ("MARKER", "CANCER"):
                 resolved = meaning[span.text]
-                if resolved is None or resolved != (span.label_, span.kb_id_):
-                    if not (resolved is None and self._long_form_agrees(doc, span)):
-                        span._.reason = "defined in this abstract as something else"
-                        rejected.append(span)
-                        continue
+                agrees = resolved == (span.label_, span.kb_id_) or (
+                    resolved is None and self._long_form_agrees(doc, span))
+                if not agrees:
+                    span._.reason = "defined in this abstract as something else"
+                    rejected.append(span)
+                    continue
                 span._.reason = None
             kept.append(span)
         known = {(s.start, s.end) for s in kept}

@@ -8,6 +8,7 @@ model's entities are added as candidates, normalised through the lexicon.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
@@ -77,6 +78,11 @@ class ModelNER:
                 spans.append(span)
         doc.spans["model"] = spans
         return doc
+
+
+# scispacy's tokenizer rules and its abbreviation matcher warn on every start; neither matters here.
+warnings.filterwarnings("ignore", message="Possible set union", category=FutureWarning)
+warnings.filterwarnings("ignore", message=r".*\[W036\]")
 
 
 def build_pipeline(ner_model: str | None = None) -> Language:

@@ -37,7 +37,8 @@ RESULT_WORDS = re.compile(
     r"\b(significant\w*|differences?|higher|lower|elevated|increased|decreased|correlated (with|to)|"
     r"associated with|p\s*[<=≤])", re.IGNORECASE)
 COMPARES_GROUPS = re.compile(
-    r"\bwith-?,? (and|or|and/or) without (evidence of )?(bone|skeletal|osseous|bony|BMs?\b|metasta|lytic)|\bwithout (evidence of )?(bone|skeletal|osseous|bony) (metasta|involvement|lesion)|"
+    r"\bwith-?,? (and|or|and/or) without (evidence of )?(bone|skeletal|osseous|bony|BMs?\b|metasta|lytic)|"
+    r"\bwithout (evidence of )?(bone|skeletal|osseous|bony) (metasta|involvement|lesion)|"
     r"(\+BM|-BM|−BM)\b|\bM0\b.{0,60}\bM1\b|\bM1\b.{0,60}\bM0\b|\b(positive|negative) bone scan",
     re.IGNORECASE)
 COMPARISON = re.compile(
@@ -55,8 +56,9 @@ DOWN = re.compile(r"\b(lower|decreased|reduced|low|decline|declined|decrease|fel
 INHERENT_SAMPLE = {"CTC": "blood", "DTC": "bone_marrow", "PSA mRNA": "blood", "EBV DNA": "plasma",
                    "cOC": "blood", "MDSC": "blood", "hemoglobin": "blood", "NLR": "blood"}
 SURFACE_SAMPLE = (("u", "urine"), ("s", "serum"))
-BONE_DISEASE = re.compile(r"\b(bone disease|lytic (bone )?lesions?|bone lesions?|osteolytic|skeletal (events|involvement))",
-                          re.IGNORECASE)
+SAMPLE_WORDS = {"serum": "serum", "plasma": "plasma", "urinary": "urine", "urine": "urine", "blood": "blood"}
+BONE_DISEASE = re.compile(
+    r"\b(bone disease|lytic (bone )?lesions?|bone lesions?|osteolytic|skeletal (events|involvement))", re.IGNORECASE)
 
 
 @dataclass
@@ -295,6 +297,9 @@ def _sample(marker: Span, in_sentence: list[Span], abstract_sample: str | None) 
     for prefix, sample in SURFACE_SAMPLE:
         if marker.text.startswith(prefix) and marker.text[1:2].isupper():
             return sample
+    first_word = marker.text.split()[0].lower() if " " in marker.text else ""
+    if first_word in SAMPLE_WORDS:
+        return SAMPLE_WORDS[first_word]
     samples = [e for e in in_sentence if e.label_ == "SAMPLE"]
     if samples:
         nearest = min(samples, key=lambda s: abs(s.start - marker.start))

@@ -1,0 +1,135 @@
+"""The extractor on hand-written abstracts: one behaviour a test."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from spacy.language import Language
+
+from miner.nlp.pipeline import analyse, build_pipeline
+from miner.nlp.relations import Extraction
+
+
+@dataclass
+class Text:
+    pmid: str
+    title: str
+    abstract: str
+
+
+@pytest.fixture(scope="module")
+def nlp() -> Language:
+    return build_pipeline()
+
+
+def read(nlp: Language, title: str, abstract: str) -> Extraction:
+    return next(analyse(nlp, [Text("1", title, abstract)])).extraction
+
+
+def triples(extraction: Extraction) -> set[tuple[str, str, str]]:
+    return {(r.marker, r.cancer, r.use) for r in extraction.relations}
+
+
+def entities(nlp: Language, text: str) -> list[tuple[str, str, str, str]]:
+    doc = next(analyse(nlp, [Text("1", "", text)])).doc
+    return [(s.text, s.label_, s.kb_id_, s._.source) for s in doc.spans["entities"]]
+
+
+def test_defined_abbreviation_resolves_to_the_long_forms_marker(nlp: Language) -> None:
+    found = entities(nlp, "Serum carboxy-terminal cross-linking telopeptide of type I collagen (sCTX) "
+                          "was measured. sCTX was higher in women with bone metastases.")
+    assert ("sCTX", "MARKER", "CTX", "abbreviation") in found or ("sCTX", "MARKER", "CTX", "lexicon") in found
+    assert sum(1 for f in found if f[2] == "CTX") >= 2
+
+
+def test_ambiguous_short_forms_need_support(nlp: Language) -> None:
+    alone = entities(nlp, "OC and AP were recorded in the clinic.")
+    assert not [f for f in alone if f[1] == "MARKER"]
+    supported = entities(nlp, "Serum osteocalcin (OC) was raised. OC correlated with pain.")
+    assert [f[2] for f in supported if f[0] == "OC"] == ["osteocalcin", "osteocalcin"]
+
+
+def test_short_form_defined_as_something_else_is_not_the_marker(nlp: Language) -> None:
+    found = entities(nlp, "Patients received chemotherapy (CTX) for six cycles. CTX was well tolerated.")
+    assert not [f for f in found if f[2] == "CTX"]
+
+
+def test_mirna_family_patterns(nlp: Language) -> None:
+    found = entities(nlp, "Plasma miR-141-3p, hsa-miR-21 and microRNA-9999 and let-7c were quantified.")
+    markers = {f[2] for f in found if f[1] == "MARKER"}
+    assert {"miR-141", "miR-21", "miR-9999", "let-7c"} <= markers
+
+
+def test_unknown_marker_in_biomarker_position_is_a_candidate(nlp: Language) -> None:
+    extraction = read(nlp, "Serum ZNF999 in prostate cancer bone metastasis",
+                      "Serum ZNF999 levels were significantly higher in patients with bone metastases than in "
+                      "those without bone metastases (p < 0.001).")
+    relation = next(r for r in extraction.relations if r.marker == "ZNF999")
+    assert relation.candidate and relation.use == "diagnosis" and relation.cancer == "prostate"
+
+
+def test_cancer_comes_from_the_title_when_the_sentence_names_none(nlp: Language) -> None:
+    extraction = read(nlp, "Bone sialoprotein in renal cell carcinoma with skeletal metastases",
+                      "Results: Serum bone sialoprotein showed an AUC of 0.84 for detecting bone metastases.")
+    assert triples(extraction) == {("BSP", "renal", "diagnosis")}
+
+
+@pytest.mark.parametrize(("sentence", "use"), [
+    ("Serum PINP discriminated patients with and without bone metastases with a sensitivity of 80%.", "diagnosis"),
+    ("High baseline PINP was associated with shorter overall survival in men with bone metastases "
+     "(hazard ratio 2.1, p = 0.01).", "prognosis"),
+    ("Elevated PINP predicted the development of bone metastases and a shorter time to first skeletal-related "
+     "event (p < 0.01).", "risk_prediction"),
+    ("PINP declined during treatment with zoledronic acid and its changes tracked the response to therapy of "
+     "bone metastases.", "monitoring"),
+])
+def test_each_use(nlp: Language, sentence: str, use: str) -> None:
+    extraction = read(nlp, "Procollagen markers in prostate cancer", f"Results: {sentence}")
+    assert ("P1NP", "prostate", use) in triples(extraction)
+
+
+def test_negated_finding_is_a_refuting_relation(nlp: Language) -> None:
+    extraction = read(nlp, "Osteopontin in lung cancer bone metastasis",
+                      "Results: Plasma osteopontin did not differ between patients with and without bone "
+                      "metastases (p = 0.62).")
+    relation = next(r for r in extraction.relations if r.marker == "osteopontin")
+    assert (relation.use, relation.finding, relation.sample) == ("diagnosis", "refutes", "plasma")
+
+
+def test_several_markers_and_a_contrast_in_one_sentence(nlp: Language) -> None:
+    extraction = read(nlp, "Bone markers in breast cancer",
+                      "Results: Serum CTX and osteocalcin distinguished patients with bone metastases, "
+                      "but serum osteoprotegerin did not.")
+    findings = {r.marker: r.finding for r in extraction.relations if r.use == "diagnosis"}
+    assert findings == {"CTX": "supports", "osteocalcin": "supports", "OPG": "refutes"}
+
+
+def test_background_sentences_yield_nothing(nlp: Language) -> None:
+    extraction = read(nlp, "Bone metastases in prostate cancer",
+                      "Background: PSA is widely used to detect bone metastases in prostate cancer. "
+                      "Alkaline phosphatase has been reported to predict survival.")
+    assert extraction.relations == []
+
+
+def test_treatment_trial_yields_nothing(nlp: Language) -> None:
+    extraction = read(nlp, "A randomized trial of a bone-targeted agent in breast cancer with bone metastases",
+                      "Methods: Patients with bone metastases were randomized to two schedules; urinary NTX "
+                      "was measured at baseline. Results: The effect of denosumab reduced urinary NTX by 70%.")
+    assert extraction.relations == []
+
+
+def test_abstract_without_bone_context_yields_nothing(nlp: Language) -> None:
+    extraction = read(nlp, "Serum markers in ovarian cancer",
+                      "Results: CA125 showed an AUC of 0.91 for detecting recurrence (p < 0.001).")
+    assert extraction.relations == []
+    assert extraction.quiet_reason
+
+
+def test_confidence_and_sentence_are_kept(nlp: Language) -> None:
+    extraction = read(nlp, "DKK1 in myeloma bone disease",
+                      "Conclusions: Serum DKK1 identified patients with lytic bone lesions (AUC 0.8, p < 0.01).")
+    relation = extraction.relations[0]
+    assert relation.sentence.startswith("Conclusions: Serum DKK1")
+    assert 0.6 <= relation.confidence <= 1.0
+    assert relation.cues
