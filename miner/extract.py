@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -92,13 +93,13 @@ def save_extractions(store: Store, results: list[Analysed], fingerprint: str, ru
 
 def mention_rows(result: Analysed) -> list[dict]:
     rows = []
-    sentence_of = {s.start: i for i, s in enumerate(result.doc.sents)}
+    starts = [s.start for s in result.doc.sents]
     for span in result.doc.spans["entities"]:
         rows.append({
             "pmid": result.pmid, "label": span.label_, "text": span.text, "canonical": span.kb_id_,
             "category": None, "source": span._.source, "candidate": int(bool(span._.candidate)),
             "start": span.start_char, "end": span.end_char,
-            "sentence_index": sentence_of.get(span.sent.start),
+            "sentence_index": bisect_right(starts, span.start) - 1,
         })
     return rows
 

@@ -29,8 +29,10 @@ MIRNA = re.compile(
     r"\b(?:hsa-)?(?:miR|microRNA|miRNA|mir)-?(\d+[a-z]?)(?:-(\d))?(?:-([35]p))?\b|\blet-7([a-z])?\b", re.IGNORECASE)
 CANCER_HEADS = r"(?:cancers?|carcinomas?|adenocarcinomas?|tumou?rs?|malignanc(?:y|ies)|neoplasms?)"
 SYMBOL = re.compile(r"^(?=.*[A-Z].*[A-Z0-9])[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*$")
-MEASURE_BEFORE = {"serum", "plasma", "circulating", "urinary", "urine", "blood", "soluble"}
-MEASURE_AFTER = {"level", "levels", "concentration", "concentrations", "expression", "values", "value"}
+CANDIDATE_POSITION = re.compile(
+    r"\b(serum|plasma|circulating|urinary|urine|blood|soluble)\s+([A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*)\b"
+    r"|\b([A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*)\s+(?=(levels?|concentrations?|expression|values?)\b)",
+    re.IGNORECASE)
 NOT_MARKERS = {
     "ELISA", "ROC", "AUC", "CI", "HR", "HRs", "OR", "OS", "PFS", "CSS", "BM", "BMs", "SD", "SE", "RT",
     "CT", "MRI", "PET", "SPECT", "BSI", "BMI", "ECOG", "TNM", "USA", "UK", "RNA", "DNA", "PCR", "IU",
@@ -96,13 +98,14 @@ class EntityFinder:
             for match_id, start, end in matcher(doc):
                 label, canonical, ambiguous = self.keys[vocab.strings[match_id]]
                 found.append(self._span(doc, start, end, label, canonical, "lexicon", ambiguous=ambiguous))
+        text = doc.user_data.get("text") or doc.text
         found = list(self._molecular_forms(doc, found))
-        found.extend(self._mirnas(doc))
-        found.extend(self._coordinated_cancers(doc))
+        found.extend(self._mirnas(doc, text))
+        found.extend(self._coordinated_cancers(doc, text))
         found.extend(self._model_entities(doc))
         found, abbreviation_rejects = self._apply_abbreviations(doc, found)
         rejected.extend(abbreviation_rejects)
-        found.extend(self._candidates(doc, found))
+        found.extend(self._candidates(doc, text, found))
         kept, unsupported = self._support(found)
         rejected.extend(unsupported)
         doc.spans["entities"] = filter_spans(kept)
@@ -139,8 +142,8 @@ class EntityFinder:
                     continue
             yield span
 
-    def _mirnas(self, doc: Doc) -> Iterable[Span]:
-        for m in MIRNA.finditer(doc.text):
+    def _mirnas(self, doc: Doc, text: str) -> Iterable[Span]:
+        for m in MIRNA.finditer(text):
             if m.group(0).lower().startswith("let-7"):
                 name = f"let-7{m.group(4) or ''}"
             else:
@@ -152,9 +155,9 @@ class EntityFinder:
             if span is not None:
                 yield span
 
-    def _coordinated_cancers(self, doc: Doc) -> Iterable[Span]:
+    def _coordinated_cancers(self, doc: Doc, text: str) -> Iterable[Span]:
         """'breast- and prostate cancer', 'prostate, lung and breast cancer': one CANCER per organ."""
-        for m in self.coordinated.finditer(doc.text):
+        for m in self.coordinated.finditer(text):
             for organ in self.organ_word.finditer(m.group(1)):
                 start = m.start(1) + organ.start()
                 span = self._char_span(doc, start, start + len(organ.group(0)), "CANCER",
@@ -243,22 +246,22 @@ class EntityFinder:
             r"protein|factor|ligand|receptor|antigen|kinase|peptide|hormone|enzyme|inhibitor|rna\b|dna\b|"
             r"microrna|chemokine|interleukin|cytokine|globulin|collagen|telopeptide|phosphatase", long_form))
 
-    def _candidates(self, doc: Doc, found: list[Span]) -> Iterable[Span]:
+    def _candidates(self, doc: Doc, text: str, found: list[Span]) -> Iterable[Span]:
         """Gene/protein symbols in biomarker position: 'serum X levels', 'circulating X'."""
-        taken = {i for s in found for i in range(s.start, s.end)}
-        for token in doc:
-            if token.i in taken or not SYMBOL.match(token.text) or token.text in NOT_MARKERS:
+        taken = [(s.start_char, s.end_char) for s in found]
+        for m in CANDIDATE_POSITION.finditer(text):
+            word, start = (m.group(2), m.start(2)) if m.group(2) else (m.group(3), m.start(3))
+            end = start + len(word)
+            if word in NOT_MARKERS or len(word) < 3 or not SYMBOL.match(word) or not any(
+                    c.isupper() for c in word[1:]) or any(a < end and start < b for a, b in taken):
                 continue
-            if not any(c.isupper() for c in token.text[1:]) or len(token.text) < 3:
+            if self.lexicon.cancer_for(word):
                 continue
-            before = doc[token.i - 1].lower_ if token.i > 0 else ""
-            after = doc[token.i + 1].lower_ if token.i + 1 < len(doc) else ""
-            if before in MEASURE_BEFORE or after in MEASURE_AFTER:
-                canonical = self.lexicon.marker_for(token.text)
-                if self.lexicon.cancer_for(token.text):
-                    continue
-                yield self._span(doc, token.i, token.i + 1, "MARKER", canonical or token.text, "pattern",
-                                 candidate=canonical is None)
+            canonical = self.lexicon.marker_for(word)
+            span = self._char_span(doc, start, end, "MARKER", canonical or word, "pattern",
+                                   candidate=canonical is None)
+            if span is not None:
+                yield span
 
     def _support(self, found: list[Span]) -> tuple[list[Span], list[Span]]:
         """Keep an ambiguous short form only when the abstract also names it in full."""

@@ -54,8 +54,13 @@ class Lexicon:
     cues: dict[str, dict[str, list[re.Pattern[str]]]]
     marker_keys: dict[str, str] = field(default_factory=dict)
     cancer_keys: dict[str, str] = field(default_factory=dict)
+    combined: dict[tuple[str, str], re.Pattern[str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        for group, table in self.cues.items():
+            for name, patterns in table.items():
+                self.combined[(group, name)] = re.compile(
+                    "|".join(f"(?:{p.pattern})" for p in patterns), re.IGNORECASE)
         for marker in self.markers.values():
             for synonym in marker.synonyms:
                 self.marker_keys.setdefault(fold(synonym), marker.name)
@@ -70,8 +75,14 @@ class Lexicon:
     def cancer_for(self, name: str) -> str | None:
         return self.cancer_keys.get(fold(name))
 
+    def has(self, group: str, name: str, text: str) -> bool:
+        """Whether a text holds any cue of one kind (one search of all the patterns at once)."""
+        return self.combined[(group, name)].search(text) is not None
+
     def cue(self, group: str, name: str, text: str) -> list[str]:
         """The cue words of one kind found in a text."""
+        if not self.has(group, name, text):
+            return []
         return [m.group(0) for p in self.cues[group][name] if (m := p.search(text))]
 
 
@@ -121,7 +132,7 @@ def matches_topic(article: object) -> bool:
     text = f"{title} {abstract}"
     mesh = " ".join(m.descriptor for m in getattr(article, "mesh", []))
     lexicon = load_lexicon()
-    bone = bool(lexicon.cue("context", "bone", text)) or "Bone Neoplasms" in mesh
+    bone = lexicon.has("context", "bone", text) or "Bone Neoplasms" in mesh
     measured = bool(_MEASURED.search(text)) or "Biomarkers" in mesh
     return bone and measured
 

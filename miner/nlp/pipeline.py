@@ -8,6 +8,7 @@ model's entities are added as candidates, normalised through the lexicon.
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -38,24 +39,30 @@ def extractor_fingerprint(ner_model: str | None = None) -> str:
     return f"{EXTRACTOR_VERSION}:{lexicon_hash()}" + (f":{ner_model}" if ner_model else "")
 
 
+SENTENCE_END = re.compile(r"[.!?][)\]\"']?\s+(?=[A-Z0-9(\[])|\n+\s*")
+NOT_AN_END = re.compile(r"(\b(vs|v|e\.g|i\.e|et al|Fig|Figs|approx|ca|no|No|cf|resp|Dr|St|incl|vol|Ref)|\b[A-Z])$")
+
+
+def doc_text(doc: Doc) -> str:
+    """The document's text, kept by `analyse` so that components need not rebuild it from tokens."""
+    return doc.user_data.get("text") or doc.text
+
+
 @Language.component("miner_sentences")
 def split_sentences(doc: Doc) -> Doc:
-    """A sentence starts after a line break, or after '.', '!' or '?' when a capital, a digit or a
-    bracket follows. Abbreviations such as "vs." and "e.g." are single tokens, so they never end one."""
-    previous = None
-    for token in doc:
-        if previous is None:
-            token.is_sent_start = True
-        elif token.is_space:
-            token.is_sent_start = False
-            if "\n" in token.text:
-                previous = token
+    """A sentence starts after a line break, or after '.', '!' or '?' and a space when a capital, a digit
+    or a bracket follows — except after abbreviations such as "vs.", "e.g.", "et al." or "Fig." and
+    initials. Boundaries are found in the text and mapped to tokens; other tokens are 'not a start'."""
+    if not len(doc):
+        return doc
+    doc[0].is_sent_start = True
+    text = doc_text(doc)
+    for m in SENTENCE_END.finditer(text):
+        if m.end() >= len(text) or (text[m.start()] == "." and NOT_AN_END.search(text, 0, m.start())):
             continue
-        else:
-            token.is_sent_start = "\n" in previous.text or (
-                previous.text in (".", "!", "?") and (token.text[:1].isupper() or token.text[:1].isdigit()
-                                                       or token.text[:1] in "(["))
-        previous = token
+        span = doc.char_span(m.end(), m.end() + 1, alignment_mode="expand")
+        if span is not None and span.start > 0:
+            doc[span.start].is_sent_start = True
     return doc
 
 
@@ -113,7 +120,12 @@ def analyse(nlp: Language, articles: Iterable[ArticleText], batch_size: int = 64
             n_process: int = 1) -> Iterator[Analysed]:
     """Run the pipeline over articles and find the relations in each."""
     lexicon = load_lexicon()
-    items = ((article_text(a), a.pmid) for a in articles)
-    pairs = ((text, (pmid, title_end)) for (text, title_end), pmid in items)
+    pairs = ((_make_doc(nlp, text), (a.pmid, title_end)) for a in articles for text, title_end in [article_text(a)])
     for doc, (pmid, title_end) in nlp.pipe(pairs, as_tuples=True, batch_size=batch_size, n_process=n_process):
-        yield Analysed(pmid, doc, find_relations(doc, lexicon, title_end))
+        yield Analysed(pmid, doc, find_relations(doc, lexicon, title_end, doc_text(doc)))
+
+
+def _make_doc(nlp: Language, text: str) -> Doc:
+    doc = nlp.make_doc(text)
+    doc.user_data["text"] = text
+    return doc

@@ -10,6 +10,7 @@ yielded nothing are kept as notes, for `miner explain`.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -97,27 +98,34 @@ class Extraction:
     quiet_reason: str | None = None
 
 
-def sentence_roles(doc: Doc, lexicon: Lexicon, title_end: int) -> list[tuple[Span, str]]:
-    """Each sentence with its role: title, background, objective, methods, result or conclusion."""
+def sentence_roles(doc: Doc, lexicon: Lexicon, title_end: int, doc_text: str,
+                   marker_starts: list[int] | None = None) -> list[tuple[Span, str, str]]:
+    """Each sentence with its role (title, background, objective, methods, result or conclusion) and text.
+
+    With ``marker_starts`` (sorted character offsets of markers), a sentence without a marker after the
+    study has started is only given its section's role: nothing is read from it."""
     roles = []
     section: str | None = None
     study_started = False
 
-    def lexicon_cue(group: str, text: str) -> list[str]:
-        return lexicon.cue("sentence", group, text)
+    def lexicon_cue(group: str, text: str) -> bool:
+        return lexicon.has("sentence", group, text)
 
     for sent in doc.sents:
-        text = sent.text.strip()
+        text = doc_text[sent.start_char:sent.end_char].strip()
         if not text:
             continue
         if sent.start_char < title_end:
-            roles.append((sent, "title"))
+            roles.append((sent, "title", text))
             continue
         label = SECTION.match(text)
         if label and label.group(1).lower() in SECTION_ROLE:
             section = SECTION_ROLE[label.group(1).lower()]
         role = section or "result"
-        aim = bool(lexicon_cue("objective", text))
+        if study_started and marker_starts is not None and not _has_marker(marker_starts, sent):
+            roles.append((sent, role, text))
+            continue
+        aim = lexicon_cue("objective", text)
         if role == "objective" and not aim:
             role = "background"  # an Aims/Purpose section sentence that states no aim restates what is known
         elif role in ("background", "result") and aim:
@@ -131,18 +139,23 @@ def sentence_roles(doc: Doc, lexicon: Lexicon, title_end: int) -> list[tuple[Spa
             role = "background"  # before an unstructured abstract states its aim: what is already known
         study_started = (study_started or role in ("objective", "methods") or section in ("result", "conclusion")
                          or _ours(text))
-        roles.append((sent, role))
+        roles.append((sent, role, text))
     return roles
+
+
+def _has_marker(marker_starts: list[int], sent: Span) -> bool:
+    i = bisect_left(marker_starts, sent.start_char)
+    return i < len(marker_starts) and marker_starts[i] < sent.end_char
 
 
 def _ours(text: str) -> bool:
     return bool(re.search(r"\b(we|our|this study|the present study|in this study|here)\b", text, re.I))
 
 
-def find_relations(doc: Doc, lexicon: Lexicon, title_end: int) -> Extraction:
-    text = doc.text
+def find_relations(doc: Doc, lexicon: Lexicon, title_end: int, text: str) -> Extraction:
+    """The relations of one analysed abstract; ``text`` is the document's text (``doc.text``)."""
     entities = list(doc.spans["entities"])
-    if not lexicon.cue("context", "bone", text) and not (
+    if not lexicon.has("context", "bone", text) and not (
         BONE_DISEASE.search(text) and any(e.kb_id_ == "multiple_myeloma" for e in entities)
     ):
         return Extraction([], [], quiet_reason="no bone-metastasis context in this abstract")
@@ -152,16 +165,17 @@ def find_relations(doc: Doc, lexicon: Lexicon, title_end: int) -> Extraction:
     abstract_sample = _abstract_sample(entities)
     notes: list[SentenceNote] = []
     best: dict[tuple[str, str, str], Relation] = {}
-    for index, (sent, role) in enumerate(sentence_roles(doc, lexicon, title_end)):
+    marker_starts = sorted(e.start_char for e in entities if e.label_ == "MARKER")
+    roles = sentence_roles(doc, lexicon, title_end, text, marker_starts)
+    for index, (sent, role, sent_text) in enumerate(roles):
         in_sent = [e for e in entities if e.start >= sent.start and e.end <= sent.end]
         markers = [e for e in in_sent if e.label_ == "MARKER"]
         cancers = sorted({e.kb_id_ for e in in_sent if e.label_ == "CANCER"})
-        uses = {u: lexicon.cue("use", u, sent.text) for u in USES}
-        uses = {u: c for u, c in uses.items() if c}
+        uses = {u: c for u in USES if (c := lexicon.cue("use", u, sent_text))} if markers else {}
         if not uses and compares_groups and role in ("result", "conclusion") and (
-                comparison := COMPARISON.search(sent.text)):
+                comparison := COMPARISON.search(sent_text)):
             uses = {"diagnosis": [f"{comparison.group(0)} (study compares patients with and without bone metastases)"]}
-        note = SentenceNote(index, sent.text.strip(), role, [m.kb_id_ for m in markers], cancers, uses, "")
+        note = SentenceNote(index, sent_text, role, [m.kb_id_ for m in markers], cancers, uses, "")
         notes.append(note)
         if not markers:
             note.outcome = "no marker"
@@ -169,10 +183,10 @@ def find_relations(doc: Doc, lexicon: Lexicon, title_end: int) -> Extraction:
         if role in ("background", "methods"):
             note.outcome = f"{role} statement: not evidence from this study"
             continue
-        if review and (role in ("title", "objective") or not STATISTICS.search(sent.text)):
+        if review and (role in ("title", "objective") or not STATISTICS.search(sent_text)):
             note.outcome = "a review's statement without a reported result"
             continue
-        if lexicon.cue("sentence", "treatment_effect", sent.text):
+        if lexicon.has("sentence", "treatment_effect", sent_text):
             note.outcome = "about a treatment's effect, not the marker's value"
             continue
         if not uses:
@@ -182,10 +196,10 @@ def find_relations(doc: Doc, lexicon: Lexicon, title_end: int) -> Extraction:
         if not targets:
             note.outcome = "no cancer in the sentence or the study"
             continue
-        confidence = ROLE_CONFIDENCE[role] + (0.1 if STATISTICS.search(sent.text) else 0.0)
+        confidence = ROLE_CONFIDENCE[role] + (0.1 if STATISTICS.search(sent_text) else 0.0)
         made = []
         for marker in markers:
-            segment = _segment(sent, marker)
+            segment = _segment(sent_text, marker.start_char - sent.start_char)
             finding = _finding(lexicon, segment)
             for cancer in targets:
                 for use, cues in uses.items():
@@ -194,33 +208,33 @@ def find_relations(doc: Doc, lexicon: Lexicon, title_end: int) -> Extraction:
                         category=_category(lexicon, marker), candidate=bool(marker._.candidate),
                         cancer=cancer, use=use, finding=finding, direction=_direction(segment),
                         sample=_sample(marker, in_sent, abstract_sample), confidence=round(min(confidence, 1.0), 2),
-                        sentence=sent.text.strip(), start=sent.start_char, end=sent.end_char, cues=cues)
+                        sentence=sent_text, start=sent.start_char, end=sent.end_char, cues=cues)
                     key = (relation.marker, cancer, use)
                     if key not in best or relation.confidence > best[key].confidence:
                         best[key] = relation
                     made.append(f"{relation.marker}/{cancer}/{use}")
         note.outcome = "relations: " + ", ".join(made)
-    for relation in _design_relations(doc, lexicon, title_end, entities, study_cancers, abstract_sample, review):
+    for relation in _design_relations(text[:title_end], lexicon, roles, entities, study_cancers, abstract_sample,
+                                      review):
         best.setdefault((relation.marker, relation.cancer, relation.use), relation)
     relations = [r for r in best.values() if r.confidence >= MIN_CONFIDENCE]
     return Extraction(relations, notes)
 
 
-def _design_relations(doc: Doc, lexicon: Lexicon, title_end: int, entities: list[Span], study_cancers: list[str],
-                      abstract_sample: str | None, review: bool) -> list[Relation]:
+def _design_relations(title: str, lexicon: Lexicon, roles: list[tuple[Span, str, str]], entities: list[Span],
+                      study_cancers: list[str], abstract_sample: str | None, review: bool) -> list[Relation]:
     """A title that names a use for markers in general ('bone turnover markers for monitoring ...')
     gives that use — the first it names — to each marker the methods say were measured."""
-    title = doc.text[:title_end]
     if review or not GENERIC_MARKERS.search(title) or any(
-            e.label_ == "MARKER" and e.start_char < title_end for e in entities):
+            e.label_ == "MARKER" and e.start_char < len(title) for e in entities):
         return []
     found = [(m.start(), use) for use in USES for p in lexicon.cues["use"][use] if (m := p.search(title))]
     if not found or not study_cancers:
         return []
     use = min(found)[1]
     relations = []
-    for sent, role in sentence_roles(doc, lexicon, title_end):
-        if role != "methods" or not MEASURED.search(sent.text):
+    for sent, role, sent_text in roles:
+        if role != "methods" or not MEASURED.search(sent_text):
             continue
         for marker in (e for e in entities if e.label_ == "MARKER" and sent.start <= e.start < sent.end):
             if marker._.candidate:
@@ -230,7 +244,7 @@ def _design_relations(doc: Doc, lexicon: Lexicon, title_end: int, entities: list
                     marker=marker.kb_id_, marker_surface=marker.text, category=_category(lexicon, marker),
                     candidate=False, cancer=cancer, use=use, finding="unclear", direction=None,
                     sample=_sample(marker, [], abstract_sample), confidence=DESIGN_CONFIDENCE,
-                    sentence=sent.text.strip(), start=sent.start_char, end=sent.end_char,
+                    sentence=sent_text, start=sent.start_char, end=sent.end_char,
                     cues=[f"study design: the title names {use} for the markers measured"]))
     return relations
 
@@ -252,10 +266,8 @@ def _study_cancers(entities: list[Span], title_end: int) -> list[str]:
     return sorted(c for c, n in counts.items() if n * 2 >= top)
 
 
-def _segment(sent: Span, marker: Span) -> str:
-    """The part of the sentence the marker belongs to, cut at contrast words ('but', 'whereas')."""
-    text = sent.text
-    offset = marker.start_char - sent.start_char
+def _segment(text: str, offset: int) -> str:
+    """The part of the sentence (at the marker's offset) the marker belongs to, cut at contrast words."""
     cuts = [0] + [m.start() for m in CONTRAST.finditer(text)] + [len(text)]
     for a, b in zip(cuts, cuts[1:], strict=False):
         if a <= offset < b:
@@ -264,9 +276,9 @@ def _segment(sent: Span, marker: Span) -> str:
 
 
 def _finding(lexicon: Lexicon, segment: str) -> str:
-    if lexicon.cue("finding", "refutes", segment):
+    if lexicon.has("finding", "refutes", segment):
         return "refutes"
-    if lexicon.cue("finding", "unclear", segment) and not STATISTICS.search(segment):
+    if lexicon.has("finding", "unclear", segment) and not STATISTICS.search(segment):
         return "unclear"
     return "supports"
 
