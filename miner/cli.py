@@ -322,7 +322,7 @@ def run_job(query: str | None, query_file: Path | None, since: date | None, unti
     click.echo(f"run: {counts.summary() or 'nothing found'} → {settings.db}")
 
 
-EXPORT_FORMATS = ("csv", "jsonl")
+EXPORT_FORMATS = ("csv", "jsonl", "markdown", "html")
 
 
 @cli.command()
@@ -408,3 +408,93 @@ def explain(pmid: str | None, text: str | None, db_path: Path | None, ner_model:
     settings = settings_from(db_path, eutils_url=eutils_url, email=email, batch_size=batch_size)
     article = load_article(settings, pmid=pmid, text=text)
     click.echo(explain_article(load_nlp(ner_model), article))
+
+
+# -- the evidence table --------------------------------------------------------------------------
+@cli.command()
+@db_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (loopback by default).")
+@click.option("--port", type=click.IntRange(1, 65535), default=8001, show_default=True)
+@click.option("--mutable", is_flag=True, help="Open the database for writing instead of immutable (read-only).")
+@handle_errors
+def serve(db_path: Path | None, host: str, port: int, mutable: bool) -> None:
+    """Browse and query the database with Datasette (metadata, facets and canned queries shipped)."""
+    from miner.serve import ServeError
+    from miner.serve import serve as run_server
+
+    settings = settings_from(db_path)
+    click.echo(f"serving {settings.db} at http://{host}:{port}/ (Ctrl-C to stop)", err=True)
+    try:
+        run_server(settings.db, host, port, immutable=not mutable)
+    except ServeError as exc:
+        raise Failed(str(exc)) from None
+
+
+@cli.command()
+@db_option
+@click.option("--reference", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Reference table: CSV with marker, cancer, use (default: the review's, in corpora/).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Markdown report (default: comparison.md beside the database).")
+@click.option("--min-articles", type=click.IntRange(1), default=1, show_default=True,
+              help="Count a mined row only with at least N articles.")
+@handle_errors
+def compare(db_path: Path | None, reference: Path | None, out: Path | None, min_articles: int) -> None:
+    """Compare the mined evidence with the review's table: supported, not found, and new rows."""
+    from miner import compare as comparing
+
+    settings = settings_from(db_path)
+    store = Store(settings.db, write=False)
+    try:
+        ref = comparing.read_reference(reference)
+    except ValueError as exc:
+        raise Failed(str(exc)) from None
+    result = comparing.compare(store, ref, min_articles)
+    click.echo(f"reference rows: {result.reference_rows}; supported: {len(result.supported)}; "
+               f"not found: {len(result.not_found)}; new rows: {len(result.new)}")
+    click.echo(f"\n{'marker':<22}{'cancer':<18}{'use':<17}{'articles':>9}{'support':>9}{'refute':>8}  status")
+    for row in result.supported:
+        click.echo(f"{row.marker:<22}{row.cancer:<18}{row.use:<17}{row.articles:>9}{row.supporting:>9}"
+                   f"{row.refuting:>8}  in the reference")
+    for row in result.new[:25]:
+        click.echo(f"{row.marker:<22}{row.cancer:<18}{row.use:<17}{row.articles:>9}{row.supporting:>9}"
+                   f"{row.refuting:>8}  new")
+    target = out or settings.db.parent / "comparison.md"
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(comparing.comparison_markdown(result, str(reference or "corpora/reference.csv")),
+                          encoding="utf-8")
+    except OSError as exc:
+        raise Failed(f"cannot write {target}: {exc.strerror or exc}") from None
+    click.echo(f"\nreport → {target}")
+
+
+@cli.command()
+@db_option
+@click.option("--since", required=True, metavar="RUN_ID|DATE", help="A run id, or a date (YYYY-MM-DD).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@handle_errors
+def diff(db_path: Path | None, since: str, as_json: bool) -> None:
+    """What is new since a run: summary rows and evidence added or changed after it."""
+    from dataclasses import asdict
+
+    from miner.compare import changes_since, run_before
+
+    store = Store(settings_from(db_path).db, write=False)
+    try:
+        run_id = run_before(store, since)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    changes = changes_since(store, run_id)
+    if as_json:
+        click.echo(json.dumps(asdict(changes), indent=2, default=str))
+        return
+    click.echo(f"since run {run_id}: {len(changes.new_rows)} new summary rows, {len(changes.changed_rows)} changed, "
+               f"{len(changes.evidence)} evidence rows added or changed")
+    for label, rows in (("new", changes.new_rows), ("changed", changes.changed_rows)):
+        for row in rows:
+            click.echo(f"  {label:<8}{row.marker} | {row.cancer} | {row.use}: {row.articles} articles "
+                       f"({row.supporting} supporting) PMIDs {' '.join(row.pmids[:6])}")
+    for ev in changes.evidence:
+        click.echo(f"  + {ev['pmid']} {ev['marker']} | {ev['cancer']} | {ev['use']} | {ev['finding']}: "
+                   f"{ev['sentence'][:120]}")

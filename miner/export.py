@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterator
+from html import escape
 from pathlib import Path
 from typing import TextIO
 
@@ -58,4 +59,124 @@ def default_output(db: Path, fmt: str) -> Path:
     return db.parent / f"evidence{suffix}"
 
 
-WRITERS = {"csv": write_csv, "jsonl": write_jsonl}
+CATEGORY_TITLES = {
+    "bone_formation": "Bone formation markers", "bone_resorption": "Bone resorption markers",
+    "osteoclast_regulator": "Osteoclast regulators", "bone_matrix": "Bone matrix proteins",
+    "tumor_marker": "Tumour markers", "cytokine": "Cytokines and growth factors", "chemokine": "Chemokines",
+    "cell_based": "Circulating cells", "nucleic_acid": "Circulating nucleic acids", "microRNA": "MicroRNAs",
+    "vesicle": "Extracellular vesicles", "enzyme": "Enzymes", "hormone": "Hormones", "mineral": "Minerals",
+    "blood_count": "Blood counts", "other_protein": "Other proteins", "candidate": "Candidates (not in the lexicon)",
+}
+USE_ORDER = {"diagnosis": 0, "prognosis": 1, "risk_prediction": 2, "monitoring": 3}
+
+
+def table_rows(store: Store, cancer: str | None = None, use: str | None = None,
+               min_articles: int = 1) -> list[dict]:
+    """Summary rows for the review-style table, grouped by marker category, strongest first."""
+    where, args = ["articles >= ?"], [min_articles]
+    if cancer:
+        where.append("cancer = ?")
+        args.append(cancer)
+    if use:
+        where.append("use = ?")
+        args.append(use)
+    rows = [dict(r) for r in store.db.query(f"select * from evidence_summary where {' and '.join(where)}", args)]
+    return sorted(rows, key=lambda r: (list(CATEGORY_TITLES).index(r["category"])
+                                       if r["category"] in CATEGORY_TITLES else 99,
+                                       r["marker"].lower(), r["cancer"], USE_ORDER.get(r["use"], 9)))
+
+
+def _years(row: dict) -> str:
+    first, last = row["first_year"], row["last_year"]
+    if not first:
+        return ""
+    return str(first) if first == last else f"{first}–{last}"
+
+
+def _pmids(row: dict, most: int = 5) -> list[str]:
+    return (row["pmids"] or "").split()[:most]
+
+
+def write_markdown(store: Store, out: TextIO, **filters: object) -> int:
+    rows = table_rows(store, **filters)  # type: ignore[arg-type]
+    out.write("# Circulating biomarkers of bone metastasis: evidence table\n\n")
+    out.write(f"Mined from PubMed abstracts by miner; {len(rows)} (marker, cancer, use) rows. "
+              "Evidence: articles (supporting / refuting). Key PMIDs link to PubMed.\n")
+    category = None
+    for row in rows:
+        if row["category"] != category:
+            category = row["category"]
+            out.write(f"\n## {CATEGORY_TITLES.get(category, category or 'Other')}\n\n")
+            out.write("| marker | cancer | use | evidence | years | samples | key PMIDs |\n")
+            out.write("|---|---|---|---|---|---|---|\n")
+        links = " ".join(f"[{p}](https://pubmed.ncbi.nlm.nih.gov/{p}/)" for p in _pmids(row))
+        out.write(f"| {row['marker']} | {row['cancer']} | {row['use']} | {row['articles']} "
+                  f"({row['supporting']} / {row['refuting']}) | {_years(row)} | {row['samples'] or ''} | {links} |\n")
+    return len(rows)
+
+
+def write_html(store: Store, out: TextIO, **filters: object) -> int:
+    rows = table_rows(store, **filters)  # type: ignore[arg-type]
+    out.write(HTML_HEAD)
+    out.write(f"<h1>Circulating biomarkers of bone metastasis</h1><p>Mined from PubMed abstracts by miner: "
+              f"{len(rows)} (marker, cancer, use) rows.</p>")
+    out.write(heatmap(rows))
+    category = None
+    for row in rows:
+        if row["category"] != category:
+            if category is not None:
+                out.write("</tbody></table>")
+            category = row["category"]
+            out.write(f"<h2>{escape(CATEGORY_TITLES.get(category, category or 'Other'))}</h2><table><thead><tr>"
+                      "<th>marker</th><th>cancer</th><th>use</th><th>articles</th><th>supporting</th>"
+                      "<th>refuting</th><th>years</th><th>samples</th><th>key PMIDs</th></tr></thead><tbody>")
+        links = " ".join(f'<a href="https://pubmed.ncbi.nlm.nih.gov/{p}/">{p}</a>' for p in _pmids(row))
+        out.write(f"<tr><td>{escape(row['marker'])}</td><td>{escape(row['cancer'])}</td><td>{row['use']}</td>"
+                  f"<td>{row['articles']}</td><td>{row['supporting']}</td><td>{row['refuting']}</td>"
+                  f"<td>{_years(row)}</td><td>{escape(row['samples'] or '')}</td><td>{links}</td></tr>")
+    if category is not None:
+        out.write("</tbody></table>")
+    out.write("</body></html>\n")
+    return len(rows)
+
+
+def heatmap(rows: list[dict]) -> str:
+    """A marker × cancer grid of distinct articles (any use), shaded by count: plain HTML and CSS."""
+    articles: dict[tuple[str, str], set[str]] = {}
+    for row in rows:
+        articles.setdefault((row["marker"], row["cancer"]), set()).update((row["pmids"] or "").split())
+    counts = {key: len(pmids) for key, pmids in articles.items()}
+    if not counts:
+        return "<p>No evidence yet.</p>"
+    markers = sorted({m for m, _ in counts}, key=lambda m: -sum(n for (x, _), n in counts.items() if x == m))
+    cancers = sorted({c for _, c in counts}, key=lambda c: -sum(n for (_, x), n in counts.items() if x == c))
+    top = max(counts.values())
+    cells = ["<h2>Evidence heat-map: articles per marker and cancer</h2><table class='heat'><thead><tr><th></th>"]
+    cells += [f"<th class='rot'><span>{escape(c)}</span></th>" for c in cancers]
+    cells.append("</tr></thead><tbody>")
+    for marker in markers:
+        cells.append(f"<tr><th>{escape(marker)}</th>")
+        for cancer in cancers:
+            n = counts.get((marker, cancer), 0)
+            shade = 0 if not n else 0.15 + 0.85 * n / top
+            cells.append(f"<td style='background: rgba(178, 34, 34, {shade:.2f})' title='{escape(marker)} × "
+                         f"{escape(cancer)}: {n} articles'>{n or ''}</td>")
+        cells.append("</tr>")
+    cells.append("</tbody></table>")
+    return "".join(cells)
+
+
+HTML_HEAD = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>miner: circulating biomarkers of bone metastasis</title>
+<style>
+body { font-family: system-ui, sans-serif; margin: 2rem; color: #222; }
+table { border-collapse: collapse; margin-bottom: 1.5rem; font-size: 0.9rem; }
+th, td { border: 1px solid #ccc; padding: 0.25rem 0.5rem; text-align: left; }
+thead th { background: #f3f3f3; }
+table.heat td { text-align: center; min-width: 1.8rem; }
+th.rot { height: 7rem; white-space: nowrap; vertical-align: bottom; }
+th.rot span { writing-mode: vertical-rl; transform: rotate(180deg); }
+</style></head><body>
+"""
+
+WRITERS = {"csv": write_csv, "jsonl": write_jsonl, "markdown": write_markdown, "html": write_html}

@@ -74,6 +74,7 @@ def extract_pending(store: Store, nlp: Language, fingerprint: str, run_id: int, 
         log.info("extracted %d/%d articles", min(start + batch, len(todo)), len(todo))
         if stop:
             stop.check()
+    store.rebuild_summary()
     return counts
 
 

@@ -149,7 +149,27 @@ class Store:
                 ("evidence", ["run_id"], False),
             ):
                 db[table].create_index(columns, unique=unique, if_not_exists=True)
+            db["summary"].create(
+                {"marker": str, "category": str, "cancer": str, "use": str, "articles": int, "supporting": int,
+                 "refuting": int, "first_year": int, "last_year": int, "samples": str, "pmids": str,
+                 "candidate": int, "sentence": str, "sentence_pmid": str, "first_run": int, "last_run": int},
+                pk=("marker", "cancer", "use"), if_not_exists=True,
+            )
+            for table, columns in (("summary", ["cancer", "use"]), ("summary", ["category"]),
+                                   ("summary", ["supporting", "articles"]), ("summary", ["last_run"])):
+                db[table].create_index(columns, if_not_exists=True)
+            db.execute(
+                "create view if not exists evidence_summary as select * from summary"
+                " order by supporting desc, articles desc, marker, cancer, use")
+            db.execute(
+                "create view if not exists evidence_detail as select e.id, e.pmid, a.year, a.journal, a.title,"
+                " e.marker, e.marker_category, e.candidate, e.cancer, e.use, e.finding, e.direction, e.sample,"
+                " e.confidence, e.sentence, e.run_id from evidence e join articles a on a.pmid = e.pmid"
+                " where a.status = 'active'")
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        for table, columns in (("articles", ["title", "abstract"]), ("evidence", ["sentence", "marker", "cancer"])):
+            if not db[table].detect_fts():
+                db[table].enable_fts(columns, create_triggers=True, tokenize="porter")
 
     # -- the lock ------------------------------------------------------------------------------
     @contextmanager
@@ -186,10 +206,15 @@ class Store:
             return int(self.db["runs"].insert(row).last_pk)
 
     def finish_run(self, run_id: int, status: str, counts: RunCounts, message: str | None = None) -> None:
+        """Record how a run ended; evidence that left with revised, deleted or retracted articles
+        leaves the summary too."""
+        if counts.updated or counts.deleted or counts.retracted:
+            self.rebuild_summary()
         with self.db.conn:
             self.db["runs"].update(
                 run_id, {**asdict(counts), "status": status, "finished": now(), "message": message}
             )
+        self.checkpoint()
 
     def last_run(self, command: str | None = None, status: str = "done") -> dict | None:
         where, args = "status = ?", [status]
@@ -264,6 +289,17 @@ class Store:
         self.db.execute(f"delete from evidence where pmid in ({marks})", pmids)
         self.db.execute(f"delete from mentions where pmid in ({marks})", pmids)
 
+    def rebuild_summary(self) -> None:
+        """The summary table: one row per (marker, cancer, use) over the evidence of active articles,
+        with its strongest sentence. Rebuilt in one transaction after evidence changes."""
+        with self.db.conn:
+            self.db.execute("delete from summary")
+            self.db.execute(SUMMARY_SQL)
+
+    def checkpoint(self) -> None:
+        """Fold the WAL into the main file, so that a read-only (immutable) open sees everything."""
+        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
     # -- ingested files ------------------------------------------------------------------------
     def file_done(self, sha256: str, extracted_with: str) -> bool:
         return bool(self.db.execute(
@@ -287,6 +323,31 @@ class Store:
             "evidence": db["evidence"].count,
             "runs": list(db["runs"].rows_where(order_by="id desc", limit=5)),
         }
+
+
+SUMMARY_SQL = """
+insert into summary
+select e.marker, coalesce(m.category, max(e.marker_category)), e.cancer, e.use,
+       count(distinct e.pmid),
+       count(distinct case when e.finding = 'supports' then e.pmid end),
+       count(distinct case when e.finding = 'refutes' then e.pmid end),
+       min(a.year), max(a.year),
+       (select group_concat(sample, ', ') from (select distinct x.sample from evidence x
+         where x.marker = e.marker and x.cancer = e.cancer and x.use = e.use order by x.sample)),
+       group_concat(e.pmid, ' '),
+       max(e.candidate),
+       (select x.sentence from evidence x join articles y on y.pmid = x.pmid
+         where x.marker = e.marker and x.cancer = e.cancer and x.use = e.use and y.status = 'active'
+         order by x.finding = 'supports' desc, x.confidence desc, y.year desc limit 1),
+       (select x.pmid from evidence x join articles y on y.pmid = x.pmid
+         where x.marker = e.marker and x.cancer = e.cancer and x.use = e.use and y.status = 'active'
+         order by x.finding = 'supports' desc, x.confidence desc, y.year desc limit 1),
+       min(e.run_id), max(e.run_id)
+from evidence e
+join articles a on a.pmid = e.pmid and a.status = 'active'
+left join markers m on m.marker = e.marker
+group by e.marker, e.cancer, e.use
+"""
 
 
 def article_row(article: Article, digest: str) -> dict:
