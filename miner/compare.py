@@ -76,7 +76,8 @@ def comparison_markdown(result: Comparison, reference_name: str) -> str:
              "|---|---|---|---:|---:|---:|---|"]
     lines += [f"| {r.marker} | {r.cancer} | {r.use} | {r.articles} | {r.supporting} | {r.refuting} | "
               f"{pmid_links(r.pmids)} |" for r in result.supported]
-    lines += ["", "## Reference rows not found in the mined literature", "", "| marker | cancer | use |", "|---|---|---|"]
+    lines += ["", "## Reference rows not found in the mined literature", "",
+              "| marker | cancer | use |", "|---|---|---|"]
     lines += [f"| {m} | {c} | {u} |" for m, c, u in result.not_found]
     lines += ["", "## New rows the literature supports but the reference lacks (by evidence)", "",
               "| marker | category | cancer | use | articles | supporting | PMIDs |", "|---|---|---|---|---:|---:|---|"]
