@@ -108,6 +108,8 @@ def eutils_options(func: Callable[..., Any]) -> Callable[..., Any]:
     @click.option("--eutils-url", help="E-utilities base URL (default: $MINER_EUTILS_URL or NCBI's).")
     @click.option("--email", help="Contact e-mail sent to NCBI (default: $NCBI_EMAIL).")
     @click.option("--batch-size", type=click.IntRange(1, 10000), help="Records per efetch request.")
+    @click.option("--give-up-after", type=click.FloatRange(1), metavar="SECONDS",
+                  help="Stop retrying a failing request after this long (default 300).")
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         return func(*args, **kwargs)
@@ -117,6 +119,12 @@ def eutils_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 def settings_from(db_path: Path | None = None, **options: Any) -> Settings:
     return load_settings().with_options(db=db_path, **options)
+
+
+def eutils_settings(db_path: Path | None, eutils_url: str | None, email: str | None, batch_size: int | None,
+                    give_up_after: float | None, **more: Any) -> Settings:
+    return settings_from(db_path, eutils_url=eutils_url, email=email, batch_size=batch_size,
+                         give_up_after=give_up_after, **more)
 
 
 def parse_day(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:
@@ -176,9 +184,9 @@ def apply(options: list[Callable[..., Any]]) -> Callable[..., Any]:
 @handle_errors
 def fetch(query: str | None, query_file: Path | None, since: date | None, until: date | None,
           datetype: str, db_path: Path | None, eutils_url: str | None, email: str | None,
-          batch_size: int | None) -> None:
+          batch_size: int | None, give_up_after: float | None) -> None:
     """Search PubMed and store the matching articles (no extraction)."""
-    settings = settings_from(db_path, eutils_url=eutils_url, email=email, batch_size=batch_size)
+    settings = eutils_settings(db_path, eutils_url, email, batch_size, give_up_after)
     text = query_from(query, query_file)
     store = Store(settings.db)
     counts = fetch_into(store, settings, text, since, until, datetype, command="fetch")
@@ -304,9 +312,9 @@ def extract(db_path: Path | None, everything: bool, ner_model: str | None, n_pro
 @handle_errors
 def run_job(query: str | None, query_file: Path | None, since: date | None, until: date | None, datetype: str,
             db_path: Path | None, eutils_url: str | None, email: str | None, batch_size: int | None,
-            ner_model: str | None, n_process: int) -> None:
+            give_up_after: float | None, ner_model: str | None, n_process: int) -> None:
     """The main job: fetch the query's articles, extract and store their evidence."""
-    settings = settings_from(db_path, eutils_url=eutils_url, email=email, batch_size=batch_size)
+    settings = eutils_settings(db_path, eutils_url, email, batch_size, give_up_after)
     text = query_from(query, query_file)
     store = Store(settings.db)
     client = EutilsClient(settings)
@@ -399,13 +407,13 @@ def evaluate(gold: Path, db_path: Path | None, show_errors: int, as_json: bool) 
 @eutils_options
 @handle_errors
 def explain(pmid: str | None, text: str | None, db_path: Path | None, ner_model: str | None,
-            eutils_url: str | None, email: str | None, batch_size: int | None) -> None:
+            eutils_url: str | None, email: str | None, batch_size: int | None, give_up_after: float | None) -> None:
     """Show how one abstract was read: entities, sentences, cues, relations, and what was rejected."""
     from miner.explain import explain_article, load_article
 
     if bool(pmid) == bool(text):
         raise click.UsageError("give --pmid or --text")
-    settings = settings_from(db_path, eutils_url=eutils_url, email=email, batch_size=batch_size)
+    settings = eutils_settings(db_path, eutils_url, email, batch_size, give_up_after)
     article = load_article(settings, pmid=pmid, text=text)
     click.echo(explain_article(load_nlp(ner_model), article))
 
@@ -498,3 +506,45 @@ def diff(db_path: Path | None, since: str, as_json: bool) -> None:
     for ev in changes.evidence:
         click.echo(f"  + {ev['pmid']} {ev['marker']} | {ev['cancer']} | {ev['use']} | {ev['finding']}: "
                    f"{ev['sentence'][:120]}")
+
+
+# -- the scheduled refresh -----------------------------------------------------------------------
+@cli.command()
+@db_option
+@click.option("--query", help="PubMed query (default: the shipped corpora/query.txt).")
+@click.option("--query-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Read the query from a file.")
+@click.option("--report", "report_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Write the change report (Markdown and JSON) into this folder.")
+@click.option("--overlap-days", type=click.IntRange(0, 365), help="Days of overlap with the last refresh (default 3).")
+@eutils_options
+@ner_model_option
+@logging_options
+@handle_errors
+def refresh(db_path: Path | None, query: str | None, query_file: Path | None, report_dir: Path | None,
+            overlap_days: int | None, eutils_url: str | None, email: str | None, batch_size: int | None,
+            give_up_after: float | None, ner_model: str | None) -> None:
+    """The scheduled job: fetch what changed since the last refresh, re-extract, report.
+
+    Exit codes: 0 done; 1 failed (nothing lost); 2 usage or configuration error; 75 try later (another
+    refresh holds the lock, or NCBI is unavailable); 130 stopped by SIGINT/SIGTERM after the current batch.
+    """
+    from miner.nlp.pipeline import extractor_fingerprint
+    from miner.refresh import refresh as run_refresh
+    from miner.refresh import write_report
+
+    settings = eutils_settings(db_path, eutils_url, email, batch_size, give_up_after, overlap_days=overlap_days)
+    text = query_from(query, query_file)
+    store = Store(settings.db)
+    client = EutilsClient(settings)
+    with store.lock(), stop_on_signals() as stop, recorded_run(store, "refresh", query=text) as (run_id, counts):
+        nlp = load_nlp(ner_model)
+        report = run_refresh(store, client, text, nlp, extractor_fingerprint(ner_model), run_id, counts,
+                             overlap_days=settings.overlap_days, stop=stop)
+    if report_dir:
+        try:
+            md_path, _ = write_report(report, report_dir)
+        except OSError as exc:
+            raise Failed(f"the refresh is stored, but the report cannot be written: {exc}") from None
+        log.info("change report → %s", md_path)
+    click.echo(report.summary())

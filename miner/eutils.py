@@ -249,13 +249,26 @@ class EutilsClient:
         first = self.esearch(query, window, datetype, retmax=0, usehistory=True)
         if first.count <= ESEARCH_CAP:
             return FetchPlan(first.count, first.webenv, first.query_key, warnings=first.warnings)
-        window = window or DateWindow(EARLIEST, date.today())
+        ids, leaves = self._gather(query, window, datetype, first.count)
+        return FetchPlan(len(ids), ids=ids, windows=leaves, warnings=first.warnings)
+
+    def search_ids(self, query: str, since: date | None = None, until: date | None = None,
+                   datetype: str = "edat") -> list[str]:
+        """Every PMID a query matches (in a date window): one request up to the cap, windows past it."""
+        window = DateWindow(since or EARLIEST, until or date.today()) if since or until else None
+        first = self.esearch(query, window, datetype, retmax=ESEARCH_CAP)
+        if first.count <= ESEARCH_CAP:
+            return first.ids
+        return self._gather(query, window, datetype, first.count)[0]
+
+    def _gather(self, query: str, window: DateWindow | None, datetype: str, count: int) -> tuple[list[str], int]:
+        """The PMIDs of a query past the cap, from date windows that each fit under it; and how many."""
         ids: dict[str, None] = {}
         leaves = 0
-        for leaf in self._leaves(query, window, datetype, first.count):
+        for leaf in self._leaves(query, window or DateWindow(EARLIEST, date.today()), datetype, count):
             leaves += 1
             ids.update(dict.fromkeys(leaf.ids))
-        return FetchPlan(len(ids), ids=list(ids), windows=leaves, warnings=first.warnings)
+        return list(ids), leaves
 
     def _leaves(self, query: str, window: DateWindow, datetype: str, count: int) -> Iterator[SearchResult]:
         parts = max(2, math.ceil(count / (ESEARCH_CAP * 0.7)))

@@ -1,0 +1,166 @@
+"""The scheduled refresh: fetch only what changed since the last successful run, extract it, report.
+
+What changed: records added (entrez date) or revised (modification date) since the last successful
+refresh (or fetch/run) of the same query, less a few days' overlap; records that left PubMed (stored
+PMIDs the query no longer lists, confirmed absent by efetch); retractions (a record revised to
+"Retracted Publication", or a retraction notice). A refresh with nothing new makes three requests.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from spacy.language import Language
+
+from miner.eutils import EutilsClient
+from miner.extract import extract_pending
+from miner.jobs import StopFlag, store_records
+from miner.pubmed import Article, parse_bytes
+from miner.store import RunCounts, Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RefreshReport:
+    run_id: int
+    since: str | None
+    counts: RunCounts
+    new_articles: list[dict] = field(default_factory=list)
+    revised_articles: list[str] = field(default_factory=list)
+    deleted_articles: list[str] = field(default_factory=list)
+    retracted_articles: list[str] = field(default_factory=list)
+    new_rows: list[dict] = field(default_factory=list)
+    changed_rows: list[dict] = field(default_factory=list)
+    removed_rows: list[dict] = field(default_factory=list)
+    new_candidates: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return (f"refresh: {len(self.new_articles)} new, {len(self.revised_articles)} revised, "
+                f"{len(self.deleted_articles)} deleted, {len(self.retracted_articles)} retracted articles; "
+                f"{len(self.new_rows)} new and {len(self.changed_rows)} changed summary rows, "
+                f"{len(self.removed_rows)} removed; {self.counts.requests} requests")
+
+
+def window_start(store: Store, query: str, overlap_days: int) -> date | None:
+    """Where this refresh starts: the last successful refresh, fetch or run of the query, less the overlap."""
+    row = store.db.execute(
+        "select started from runs where status = 'done' and query = ?"
+        " and (command = 'refresh' or (command in ('fetch', 'run') and since is null and until is null))"
+        " order by id desc limit 1", [query]).fetchone()
+    if not row:
+        return None
+    started = datetime.strptime(row[0], "%Y-%m-%dT%H:%M:%SZ").date()
+    return started - timedelta(days=overlap_days)
+
+
+def _summary_snapshot(store: Store) -> dict[tuple[str, str, str], dict]:
+    return {(r["marker"], r["cancer"], r["use"]): dict(r) for r in store.db.query("select * from summary")}
+
+
+def refresh(store: Store, client: EutilsClient, query: str, nlp: Language, fingerprint: str, run_id: int,
+            counts: RunCounts, *, overlap_days: int, stop: StopFlag | None = None) -> RefreshReport:
+    """One refresh inside a recorded run; ``counts`` is the run's, updated as work lands."""
+    since = window_start(store, query, overlap_days)
+    store.db["runs"].update(run_id, {"since": since.isoformat() if since else None,
+                                     "extractor_version": fingerprint})
+    before = _summary_snapshot(store)
+    candidates_before = {r[0] for r in store.db.execute("select marker from markers where in_lexicon = 0")}
+    report = RefreshReport(run_id, since.isoformat() if since else None, counts)
+    try:
+        if since is None:
+            log.info("no earlier successful refresh of this query: fetching all of it")
+            ids = client.search_ids(query)
+        else:
+            today = date.today()
+            ids = list(dict.fromkeys(client.search_ids(query, since, today, "edat")
+                                     + client.search_ids(query, since, today, "mdat")))
+        counts.found = len(ids)
+        log.info("%d records added or revised since %s", len(ids), since or "the beginning")
+        fetched: set[str] = set()
+        for number, xml in enumerate(client.efetch_ids(ids), start=1):
+            records = list(parse_bytes(xml))
+            fetched.update(r.pmid for r in records if isinstance(r, Article))
+            batch = store_records(store, records, run_id, source=f"efetch batch {number}")
+            counts.add(batch.counts)
+            _note_articles(store, report, records, batch.changed)
+            if stop:
+                stop.check()
+        if since is not None:
+            report.deleted_articles = _check_deleted(store, client, query, fetched, run_id)
+            counts.deleted += len(report.deleted_articles)
+    finally:
+        counts.requests = client.requests_made
+    report.retracted_articles = [r[0] for r in store.db.execute(
+        "select pmid from articles where status = 'retracted' and changed_run = ?", [run_id])]
+    counts.add(extract_pending(store, nlp, fingerprint, run_id, stop=stop))
+    after = _summary_snapshot(store)
+    report.new_rows = [after[k] for k in sorted(after.keys() - before.keys())]
+    report.removed_rows = [before[k] for k in sorted(before.keys() - after.keys())]
+    report.changed_rows = [after[k] for k in sorted(after.keys() & before.keys())
+                           if (after[k]["articles"], after[k]["supporting"], after[k]["refuting"])
+                           != (before[k]["articles"], before[k]["supporting"], before[k]["refuting"])]
+    report.new_candidates = sorted({r[0] for r in store.db.execute(
+        "select marker from markers where in_lexicon = 0")} - candidates_before)
+    return report
+
+
+def _note_articles(store: Store, report: RefreshReport, records: list, changed: list[str]) -> None:
+    titles = {r.pmid: r.title for r in records if isinstance(r, Article)}
+    for pmid in changed:
+        first_seen = store.db.execute("select first_seen_run from articles where pmid = ?", [pmid]).fetchone()
+        if first_seen and first_seen[0] == report.run_id:
+            report.new_articles.append({"pmid": pmid, "title": titles.get(pmid, "")})
+        else:
+            report.revised_articles.append(pmid)
+
+
+def _check_deleted(store: Store, client: EutilsClient, query: str, fetched: set[str], run_id: int) -> list[str]:
+    """Stored articles of this query that PubMed no longer lists and efetch no longer returns."""
+    listed = set(client.search_ids(query))
+    known = {r[0] for r in store.db.execute(
+        "select a.pmid from articles a join runs r on r.id = a.first_seen_run"
+        " where a.status != 'deleted' and r.command in ('fetch', 'run', 'refresh') and r.query = ?", [query])}
+    missing = sorted(known - listed - fetched)
+    if not missing:
+        return []
+    still_there = {r.pmid for xml in client.efetch_ids(missing) for r in parse_bytes(xml) if isinstance(r, Article)}
+    gone = [p for p in missing if p not in still_there]
+    if gone:
+        store.mark_deleted(gone, run_id)
+        log.info("%d articles left PubMed: %s", len(gone), " ".join(gone[:20]))
+    return gone
+
+
+def write_report(report: RefreshReport, folder: Path) -> tuple[Path, Path]:
+    """The change report as Markdown (for the reviewer) and JSON (for machines)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = folder / f"refresh-{report.run_id:05d}"
+    json_path, md_path = stem.with_suffix(".json"), stem.with_suffix(".md")
+    json_path.write_text(json.dumps(asdict(report), indent=2, default=str), encoding="utf-8")
+    lines = [f"# Refresh {report.run_id}: what changed since {report.since or 'the beginning'}", "",
+             report.summary() + ".", ""]
+    sections = [
+        ("New articles", [f"- [{a['pmid']}](https://pubmed.ncbi.nlm.nih.gov/{a['pmid']}/) {a['title']}"
+                          for a in report.new_articles]),
+        ("New summary rows", [_row_line(r) for r in report.new_rows]),
+        ("Changed summary rows", [_row_line(r) for r in report.changed_rows]),
+        ("Summary rows whose evidence left", [_row_line(r) for r in report.removed_rows]),
+        ("New candidate markers (not in the lexicon)", [f"- {m}" for m in report.new_candidates]),
+        ("Revised articles", [f"- {p}" for p in report.revised_articles]),
+        ("Deleted articles (their evidence was removed)", [f"- {p}" for p in report.deleted_articles]),
+        ("Retracted articles (their evidence was removed)", [f"- {p}" for p in report.retracted_articles]),
+    ]
+    for title, items in sections:
+        lines += [f"## {title}", "", *(items or ["none"]), ""]
+    md_path.write_text("\n".join(lines), encoding="utf-8")
+    return md_path, json_path
+
+
+def _row_line(row: dict) -> str:
+    return (f"- {row['marker']} | {row['cancer']} | {row['use']}: {row['articles']} articles "
+            f"({row['supporting']} supporting, {row['refuting']} refuting); PMIDs {row['pmids']}")
