@@ -1,29 +1,35 @@
 """Ingest PubMed files (efetch dumps, baseline and update files) on all cores or a Dask cluster.
 
 The per-file work — parse, filter, extract — is a pure function of the file, run in worker
-processes (``--workers``) or on Dask workers (``--dask``). Workers return compact results; only the
-main process writes, in file order, so the database is never written by two processes and update
-files apply in sequence. A file already ingested with the same content and extractor is skipped,
-so an interrupted bulk run resumes by running it again.
+processes (``workers``) or on Dask workers (``dask_address``). Workers return compact results
+(articles, mentions, evidence); only the main process writes, in file order and in large
+transactions, so the database is never written by two processes and update files apply in sequence.
+A file already ingested with the same content and extractor is skipped, so an interrupted bulk run
+resumes by running it again.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import resource
+import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from miner.extract import Extracted, extract_articles, save_extractions, sync_reference_tables
 from miner.jobs import StopFlag, store_records
+from miner.nlp.lexicon import load_lexicon, matches_topic
 from miner.pubmed import Article, Record, SourceError, parse_file
 from miner.store import RunCounts, Store, file_sha256
 
 log = logging.getLogger(__name__)
 
 WRITE_BATCH = 5000
+FILTERS = ("all", "query")
 
 
 @dataclass(frozen=True)
@@ -31,53 +37,75 @@ class FileJob:
     path: str
     sha256: str
     filter_query: bool
-    extract: bool
+    fingerprint: str | None
+    """The extractor fingerprint when extracting; None to only store articles."""
+    ner_model: str | None = None
 
 
 @dataclass
 class FileResult:
     job: FileJob
     records: list[Record] = field(default_factory=list)
+    extracted: list[Extracted] = field(default_factory=list)
     error: str | None = None
     kept: int = 0
     filtered_out: int = 0
     seconds: float = 0.0
+    peak_memory_mb: float = 0.0
+
+
+_PIPELINES: dict[str | None, object] = {}
+
+
+def _pipeline(ner_model: str | None):  # noqa: ANN202 - a spaCy Language, built once per worker process
+    if ner_model not in _PIPELINES:
+        from miner.nlp.pipeline import build_pipeline
+
+        _PIPELINES[ner_model] = build_pipeline(ner_model)
+    return _PIPELINES[ner_model]
 
 
 def process_file(job: FileJob) -> FileResult:
-    """Parse (and filter) one file. Runs in a worker; touches no database."""
+    """Parse, filter and extract one file. Runs in a worker; touches no database."""
     started = time.perf_counter()
     result = FileResult(job)
     try:
         for record in parse_file(Path(job.path)):
-            if isinstance(record, Article) and job.filter_query:
-                from miner.nlp.lexicon import matches_topic
-
-                if not matches_topic(record):
-                    result.filtered_out += 1
-                    continue
+            if isinstance(record, Article) and job.filter_query and not matches_topic(record):
+                result.filtered_out += 1
+                continue
             result.records.append(record)
     except SourceError as exc:
         result.error = str(exc)
         result.records = []
-    result.kept = sum(isinstance(r, Article) for r in result.records)
+    articles = [r for r in result.records if isinstance(r, Article)]
+    result.kept = len(articles)
+    if job.fingerprint is not None and articles:
+        result.extracted = extract_articles(_pipeline(job.ner_model), articles)
     result.seconds = time.perf_counter() - started
+    result.peak_memory_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return result
 
 
-def plan_jobs(store: Store, paths: list[Path], filter_query: bool, extract: bool, extracted_with: str,
-              force: bool = False) -> tuple[list[FileJob], list[str], int]:
-    """The files to process, the files that cannot be read, and how many were done already."""
+def file_key(fingerprint: str | None, filter_query: bool) -> str:
+    """What a file's ingestion depended on: the extractor (or none) and the filter."""
+    return f"{fingerprint or 'no-extract'}|filter={'query' if filter_query else 'all'}"
+
+
+def plan_jobs(store: Store, paths: list[Path], filter_query: bool, fingerprint: str | None,
+              ner_model: str | None = None, force: bool = False) -> tuple[list[FileJob], list[str], int]:
+    """The files to process, the files that cannot be read, and how many were ingested already."""
     jobs, missing, done = [], [], 0
+    key = file_key(fingerprint, filter_query)
     for path in paths:
         if not path.is_file():
             missing.append(f"{path}: no such file")
             continue
         digest = file_sha256(path)
-        if not force and store.file_done(digest, extracted_with):
+        if not force and store.file_done(digest, key):
             done += 1
             continue
-        jobs.append(FileJob(str(path), digest, filter_query, extract))
+        jobs.append(FileJob(str(path), digest, filter_query, fingerprint, ner_model))
     return jobs, missing, done
 
 
@@ -101,7 +129,7 @@ def _run_on_dask(jobs: list[FileJob], address: str) -> Iterator[FileResult]:
         raise SourceError("--dask needs the dask extra: pip install 'miner[dask]'") from None
     try:
         client = Client(address, timeout="20s")
-    except OSError as exc:
+    except (OSError, TimeoutError) as exc:
         raise SourceError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
     with client:
         futures = client.map(process_file, jobs, pure=False)
@@ -109,31 +137,80 @@ def _run_on_dask(jobs: list[FileJob], address: str) -> Iterator[FileResult]:
             yield fut.result()
 
 
-def write_results(store: Store, results: Iterator[FileResult], run_id: int, extracted_with: str,
-                  total: int, stop: StopFlag | None = None) -> tuple[RunCounts, list[str], list[str]]:
-    """Write file results in order. Returns counts, PMIDs new or changed, and file errors."""
-    counts, changed, errors = RunCounts(), [], []
+def write_results(store: Store, results: Iterable[FileResult], run_id: int, total: int,
+                  stop: StopFlag | None = None) -> tuple[RunCounts, list[str]]:
+    """Write file results in order: articles and deletions, then the evidence of articles that need it.
+    Returns the counts and the files that could not be read."""
+    counts, errors = RunCounts(), []
     started = time.monotonic()
-    for done, result in enumerate(results, start=1):
-        name = os.path.basename(result.job.path)
-        if result.error:
-            errors.append(f"{result.job.path}: {result.error}")
-            log.error("%s skipped: %s", result.job.path, result.error)
+    extracting = False
+    with _progress(total) as bar:
+        for done, result in enumerate(results, start=1):
+            name = os.path.basename(result.job.path)
+            if result.error:
+                errors.append(f"{result.job.path}: {result.error}")
+                log.error("%s skipped: %s", result.job.path, result.error)
+                bar.update(1)
+                continue
+            if result.job.fingerprint is not None and not extracting:
+                sync_reference_tables(store, load_lexicon())
+                extracting = True
+            _write_file(store, result, run_id, counts, name)
+            store.record_file(name, result.job.sha256, len(result.records),
+                              file_key(result.job.fingerprint, result.job.filter_query), run_id)
+            elapsed = time.monotonic() - started
+            rate = counts.found / elapsed if elapsed else 0.0
+            log.info("%d/%d files, %s: %d records (%d filtered out) in %.1fs, %.0f records/s overall, ETA %.0fs",
+                     done, total, name, result.kept, result.filtered_out, result.seconds, rate,
+                     elapsed / done * (total - done))
+            bar.update(1)
+            if stop:
+                stop.check()
+    if extracting:
+        store.rebuild_summary()
+    return counts, errors
+
+
+def _write_file(store: Store, result: FileResult, run_id: int, counts: RunCounts, name: str) -> None:
+    extracted = {e.pmid: e for e in result.extracted}
+    fingerprint = result.job.fingerprint
+    for start in range(0, len(result.records), WRITE_BATCH):
+        batch = store_records(store, result.records[start : start + WRITE_BATCH], run_id, source=name)
+        counts.add(batch.counts)
+        if fingerprint is None:
             continue
-        for start in range(0, len(result.records), WRITE_BATCH):
-            batch = store_records(store, result.records[start : start + WRITE_BATCH], run_id, source=name)
-            counts.add(batch.counts)
-            changed.extend(batch.changed)
-        counts.found += result.kept
-        store.record_file(name, result.job.sha256, len(result.records), extracted_with, run_id)
-        elapsed = time.monotonic() - started
-        rate = counts.found / elapsed if elapsed else 0.0
-        eta = elapsed / done * (total - done)
-        log.info("%d/%d files, %s: %d records (%d filtered out), %.0f records/s, ETA %.0fs",
-                 done, total, name, result.kept, result.filtered_out, rate, eta)
-        if stop:
-            stop.check()
-    return counts, changed, errors
+        pmids = [r.pmid for r in result.records[start : start + WRITE_BATCH] if isinstance(r, Article)]
+        needed = _needing_extraction(store, pmids, fingerprint)
+        counts.add(save_extractions(store, [extracted[p] for p in needed if p in extracted], fingerprint, run_id))
+    counts.found += result.kept
+
+
+def _needing_extraction(store: Store, pmids: list[str], fingerprint: str) -> list[str]:
+    if not pmids:
+        return []
+    marks = ",".join("?" * len(pmids))
+    return [r[0] for r in store.db.execute(
+        f"select pmid from articles where pmid in ({marks}) and status = 'active'"
+        f" and (extracted_with is null or extracted_with != ?)", [*pmids, fingerprint])]
+
+
+class _NoBar:
+    def update(self, _n: int) -> None:
+        pass
+
+    def __enter__(self) -> _NoBar:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        pass
+
+
+def _progress(total: int):  # noqa: ANN202 - a tqdm bar on a terminal, else nothing (the log says it)
+    if sys.stderr.isatty():
+        from tqdm import tqdm
+
+        return tqdm(total=total, unit="file", desc="ingest", file=sys.stderr)
+    return _NoBar()
 
 
 def default_workers() -> int:

@@ -149,6 +149,22 @@ def query_from(query: str | None, query_file: Path | None) -> str:
     return text
 
 
+ner_model_option = click.option(
+    "--ner-model", metavar="NAME|PATH",
+    help="Also use a spaCy/scispacy NER model (e.g. en_ner_bionlp13cg_md) for candidate entities.")
+n_process_option = click.option("--n-process", type=click.IntRange(1, 64), default=1, show_default=True,
+                                 help="Processes for spaCy's pipe.")
+
+
+def load_nlp(ner_model: str | None):  # noqa: ANN201 - spaCy Language
+    from miner.nlp.pipeline import build_pipeline
+
+    try:
+        return build_pipeline(ner_model)
+    except OSError as exc:
+        raise click.UsageError(f"cannot load the NER model {ner_model!r}: {exc}") from None
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="miner")
 def cli() -> None:
@@ -210,22 +226,36 @@ def fetch_into(store: Store, settings: Settings, query: str, since: date | None,
 @cli.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @db_option
+@click.option("--filter", "filter_mode", type=click.Choice(("all", "query")), default="all", show_default=True,
+              help="Keep every record, or only those matching the shipped bone-metastasis filter.")
+@click.option("--no-extract", is_flag=True, help="Only store articles; extract later with `miner extract`.")
+@click.option("--workers", type=click.IntRange(1, 512), help="Worker processes (default: all cores).")
+@click.option("--dask", "dask_address", metavar="ADDRESS", help="Run the per-file work on a Dask scheduler.")
+@click.option("--force", is_flag=True, help="Process files even if they were ingested already.")
+@ner_model_option
 @logging_options
 @handle_errors
-def ingest(files: tuple[Path, ...], db_path: Path | None) -> None:
-    """Store articles from local PubMed XML files (.xml, .xml.gz) or MEDLINE text files."""
-    from miner.bulk import plan_jobs, run_jobs, write_results
+def ingest(files: tuple[Path, ...], db_path: Path | None, filter_mode: str, no_extract: bool, workers: int | None,
+           dask_address: str | None, force: bool, ner_model: str | None) -> None:
+    """Store (and extract) articles from PubMed XML files (.xml, .xml.gz: efetch dumps, baseline and
+    update files) or MEDLINE text files. Files are applied in the order given."""
+    from miner.bulk import default_workers, plan_jobs, run_jobs, write_results
+    from miner.nlp.pipeline import extractor_fingerprint
 
     settings = settings_from(db_path)
     store = Store(settings.db)
+    fingerprint = None if no_extract else extractor_fingerprint(ner_model)
+    if ner_model and not no_extract:
+        load_nlp(ner_model)  # a bad model name is a usage error before any work
     with store.lock(), stop_on_signals() as stop, recorded_run(
         store, "ingest", query=" ".join(str(f) for f in files)
     ) as (run_id, counts):
-        jobs, missing, done = plan_jobs(store, list(files), filter_query=False, extract=False,
-                                        extracted_with="")
+        store.db["runs"].update(run_id, {"extractor_version": fingerprint})
+        jobs, missing, done = plan_jobs(store, list(files), filter_mode == "query", fingerprint, ner_model, force)
         for problem in missing:
             log.error(problem)
-        added, _changed, errors = write_results(store, run_jobs(jobs, 1, None), run_id, "", len(jobs), stop)
+        results = run_jobs(jobs, workers or default_workers(), dask_address)
+        added, errors = write_results(store, results, run_id, len(jobs), stop)
         counts.add(added)
     problems = missing + errors
     click.echo(f"ingest: {len(jobs) - len(errors)} files read, {counts.summary() or 'no records'}"
@@ -259,22 +289,6 @@ def status(db_path: Path | None, as_json: bool) -> None:
 
 
 # -- extraction ----------------------------------------------------------------------------------
-ner_model_option = click.option(
-    "--ner-model", metavar="NAME|PATH",
-    help="Also use a spaCy/scispacy NER model (e.g. en_ner_bionlp13cg_md) for candidate entities.")
-n_process_option = click.option("--n-process", type=click.IntRange(1, 64), default=1, show_default=True,
-                                 help="Processes for spaCy's pipe.")
-
-
-def load_nlp(ner_model: str | None):  # noqa: ANN201 - spaCy Language
-    from miner.nlp.pipeline import build_pipeline
-
-    try:
-        return build_pipeline(ner_model)
-    except OSError as exc:
-        raise click.UsageError(f"cannot load the NER model {ner_model!r}: {exc}") from None
-
-
 def extract_into(store: Store, ner_model: str | None, counts: RunCounts, run_id: int, *, everything: bool = False,
                  pmids: list[str] | None = None, n_process: int = 1, stop=None) -> None:  # noqa: ANN001
     from miner.extract import extract_pending

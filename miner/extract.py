@@ -11,14 +11,14 @@ from __future__ import annotations
 import json
 import logging
 from bisect import bisect_right
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from spacy.language import Language
 
 from miner.jobs import StopFlag
 from miner.nlp.lexicon import Lexicon, load_lexicon
-from miner.nlp.pipeline import Analysed, analyse
+from miner.nlp.pipeline import Analysed, ArticleText, analyse
 from miner.nlp.relations import Relation
 from miner.store import RunCounts, Store
 
@@ -58,18 +58,31 @@ def _texts(store: Store, pmids: list[str]) -> Iterator[StoredText]:
         yield StoredText(pmid, title or "", abstract or "")
 
 
+@dataclass
+class Extracted:
+    """What extraction found in one article, as plain rows (cheap to send between processes)."""
+
+    pmid: str
+    mentions: list[dict]
+    relations: list[Relation]
+
+
+def extract_articles(nlp: Language, articles: Iterable[ArticleText], n_process: int = 1) -> list[Extracted]:
+    return [Extracted(a.pmid, mention_rows(a), a.extraction.relations)
+            for a in analyse(nlp, articles, n_process=n_process)]
+
+
 def extract_pending(store: Store, nlp: Language, fingerprint: str, run_id: int, *, everything: bool = False,
                     pmids: list[str] | None = None, batch: int = 500, n_process: int = 1,
                     stop: StopFlag | None = None) -> RunCounts:
     """Extract what is pending, one batch of articles a transaction."""
     todo = pending(store, fingerprint, everything, pmids)
     counts = RunCounts()
-    lexicon = load_lexicon()
-    sync_reference_tables(store, lexicon)
+    sync_reference_tables(store, load_lexicon())
     log.info("%d articles to extract", len(todo))
     for start in range(0, len(todo), batch):
         chunk = todo[start : start + batch]
-        results = list(analyse(nlp, _texts(store, chunk), n_process=n_process))
+        results = extract_articles(nlp, _texts(store, chunk), n_process=n_process)
         counts.add(save_extractions(store, results, fingerprint, run_id))
         log.info("extracted %d/%d articles", min(start + batch, len(todo)), len(todo))
         if stop:
@@ -78,15 +91,15 @@ def extract_pending(store: Store, nlp: Language, fingerprint: str, run_id: int, 
     return counts
 
 
-def save_extractions(store: Store, results: list[Analysed], fingerprint: str, run_id: int) -> RunCounts:
+def save_extractions(store: Store, results: list[Extracted], fingerprint: str, run_id: int) -> RunCounts:
     """Replace the mentions and upsert the evidence of these articles, in one transaction."""
     counts = RunCounts(extracted=len(results))
     db = store.db
     with db.conn:
         for result in results:
             db.execute("delete from mentions where pmid = ?", [result.pmid])
-            db["mentions"].insert_all(mention_rows(result), pk="id")
-            counts.evidence += upsert_evidence(store, result.pmid, result.extraction.relations, fingerprint, run_id)
+            db["mentions"].insert_all(result.mentions, pk="id")
+            counts.evidence += upsert_evidence(store, result.pmid, result.relations, fingerprint, run_id)
             db.execute("update articles set extracted_with = ? where pmid = ?", [fingerprint, result.pmid])
         record_candidates(store, results)
     return counts
@@ -149,8 +162,8 @@ def sync_reference_tables(store: Store, lexicon: Lexicon) -> None:
              for c in lexicon.cancers.values()], pk="cancer")
 
 
-def record_candidates(store: Store, results: list[Analysed]) -> None:
-    names = {(r.marker, r.category) for res in results for r in res.extraction.relations if r.candidate}
+def record_candidates(store: Store, results: list[Extracted]) -> None:
+    names = {(r.marker, r.category) for res in results for r in res.relations if r.candidate}
     for name, category in names:
         store.db.execute(
             "insert or ignore into markers (marker, category, synonyms, in_lexicon) values (?, ?, '[]', 0)",

@@ -65,7 +65,7 @@ def test_run_fetches_extracts_and_stores_evidence(standin: StandIn, cli_env: dic
 
 def test_extract_is_idempotent_and_only_does_new_work(dev_like: Path, tmp_path: Path) -> None:
     db = tmp_path / "ev.db"
-    invoke("ingest", str(dev_like), "--db", str(db))
+    invoke("ingest", str(dev_like), "--db", str(db), "--no-extract")
     first = invoke("extract", "--db", str(db))
     assert "extract: 3 articles" in first.output
     before = rows(db, "select * from evidence order by id")
@@ -80,7 +80,7 @@ def test_extract_is_idempotent_and_only_does_new_work(dev_like: Path, tmp_path: 
 def test_a_changed_extractor_fingerprint_re_extracts(dev_like: Path, tmp_path: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     db = tmp_path / "ev.db"
-    invoke("ingest", str(dev_like), "--db", str(db))
+    invoke("ingest", str(dev_like), "--db", str(db), "--no-extract")
     invoke("extract", "--db", str(db))
     monkeypatch.setattr("miner.nlp.pipeline.EXTRACTOR_VERSION", "test-next")
     result = invoke("extract", "--db", str(db))
@@ -155,7 +155,7 @@ def test_evaluate_agrees_with_the_shared_scorer(tmp_path: Path) -> None:
     gold = shared_file("eval/dev_gold.jsonl")
     xml = shared_file("corpus/dev_pubmed.xml")
     db = tmp_path / "dev.db"
-    invoke("ingest", str(xml), "--db", str(db))
+    invoke("ingest", str(xml), "--db", str(db), "--no-extract")
     invoke("extract", "--db", str(db))
     ours = json.loads(invoke("evaluate", "--gold", str(gold), "--db", str(db), "--json").output)
     out = tmp_path / "ev.jsonl"
