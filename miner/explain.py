@@ -53,7 +53,7 @@ def explain_article(nlp: Language, article: Text) -> str:
         lines.append("Rejected mentions:")
         for span in doc.spans["rejected"]:
             lines.append(f"  {span.text!r} as {span.kb_id_} [{span.label_}]: {span._.reason}")
-    abbreviations = {(a.text, a._.long_form.text) for a in doc._.abbreviations}
+    abbreviations = {(a["short"], a["long"]) for a in doc._.abbreviations}
     if abbreviations:
         lines.append("Abbreviations defined: " + "; ".join(f"{s} = {lf}" for s, lf in sorted(abbreviations)))
     if extraction.quiet_reason:

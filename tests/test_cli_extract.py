@@ -21,8 +21,8 @@ from .conftest import shared_file
 
 ABSTRACTS = {
     "101": ("Serum bone sialoprotein in prostate cancer with bone metastases",
-            "Results: Serum bone sialoprotein was significantly higher in patients with bone metastases than in "
-            "those without bone metastases (p < 0.001), with an AUC of 0.86."),
+            "Results: Serum bone sialoprotein (BSP) was significantly higher in patients with bone metastases "
+            "than in those without bone metastases (p < 0.001), with an AUC of 0.86."),
     "102": ("Alkaline phosphatase and survival in lung cancer with skeletal metastases",
             "Results: High serum alkaline phosphatase was associated with shorter overall survival "
             "(hazard ratio 1.9, p = 0.003)."),
@@ -77,6 +77,15 @@ def test_extract_is_idempotent_and_only_does_new_work(dev_like: Path, tmp_path: 
     assert rows(db, "select * from evidence order by id") == before
 
 
+def test_two_processes_extract_the_same_evidence(dev_like: Path, tmp_path: Path) -> None:
+    one, two = tmp_path / "one.db", tmp_path / "two.db"
+    for db, n in ((one, "1"), (two, "2")):
+        invoke("ingest", str(dev_like), "--db", str(db), "--no-extract")
+        assert invoke("extract", "--db", str(db), "--n-process", n).exit_code == 0
+    query = "select pmid, marker, cancer, use, finding, sentence from evidence order by pmid, marker, use"
+    assert rows(one, query) == rows(two, query) != []
+
+
 def test_a_changed_extractor_fingerprint_re_extracts(dev_like: Path, tmp_path: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     db = tmp_path / "ev.db"
@@ -96,7 +105,8 @@ def test_a_revised_article_replaces_its_evidence(tmp_path: Path) -> None:
     invoke("ingest", str(first), "--db", str(db))
     invoke("extract", "--db", str(db))
     second = tmp_path / "v2.xml"
-    second.write_text(pubmed_set([article_xml("101", title, abstract.replace("bone sialoprotein", "osteopontin"))]))
+    second.write_text(pubmed_set([article_xml("101", title.replace("bone sialoprotein", "osteopontin"),
+                                              abstract.replace("bone sialoprotein (BSP)", "osteopontin"))]))
     invoke("ingest", str(second), "--db", str(db))
     invoke("extract", "--db", str(db))
     assert rows(db, "select marker from evidence") == [("osteopontin",)]

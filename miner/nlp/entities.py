@@ -110,7 +110,19 @@ class EntityFinder:
         rejected.extend(unsupported)
         doc.spans["entities"] = filter_spans(kept)
         doc.spans["rejected"] = rejected
+        if Doc.has_extension("abbreviations"):
+            self._serialisable_abbreviations(doc)
         return doc
+
+    @staticmethod
+    def _serialisable_abbreviations(doc: Doc) -> None:
+        """scispacy keeps abbreviations as Spans (in ``doc._.abbreviations`` and each short form's
+        ``long_form``), which cannot cross process boundaries (nlp.pipe with n_process): keep plain
+        records instead."""
+        doc._.abbreviations = [{"short": a.text, "long": a._.long_form.text, "start": a.start_char}
+                               for a in doc._.abbreviations if a._.long_form is not None]
+        for key in [k for k in doc.user_data if isinstance(k, tuple) and len(k) > 1 and k[1] == "long_form"]:
+            del doc.user_data[key]
 
     # -- sources -----------------------------------------------------------------------------
     @staticmethod
