@@ -205,12 +205,14 @@ def fetch(query: str | None, query_file: Path | None, since: date | None, until:
     settings = eutils_settings(db_path, eutils_url, email, batch_size, give_up_after)
     text = query_from(query, query_file)
     store = Store(settings.db)
-    counts = fetch_into(store, settings, text, since, until, datetype, command="fetch")
+    counts = fetch_job(store, settings, text, since, until, datetype, command="fetch")
     click.echo(f"fetch: {counts.summary() or 'nothing found'} → {settings.db}")
 
 
-def fetch_into(store: Store, settings: Settings, query: str, since: date | None, until: date | None,
-               datetype: str, command: str) -> RunCounts:
+def fetch_job(store: Store, settings: Settings, query: str, since: date | None, until: date | None,
+              datetype: str, command: str, extract: bool = False, ner_model: str | None = None,
+              n_process: int = 1) -> RunCounts:
+    """Fetch a query into the store as one recorded run; then extract, when asked, in the same run."""
     client = EutilsClient(settings)
     with store.lock(), stop_on_signals() as stop, recorded_run(
         store, command, query=query, since=since, until=until, datetype=datetype
@@ -220,6 +222,8 @@ def fetch_into(store: Store, settings: Settings, query: str, since: date | None,
                 counts.add(batch.counts)
         finally:
             counts.requests = client.requests_made
+        if extract:
+            extract_into(store, ner_model, counts, run_id, n_process=n_process, stop=stop)
     return counts
 
 
@@ -330,17 +334,8 @@ def run_job(query: str | None, query_file: Path | None, since: date | None, unti
     """The main job: fetch the query's articles, extract and store their evidence."""
     settings = eutils_settings(db_path, eutils_url, email, batch_size, give_up_after)
     text = query_from(query, query_file)
-    store = Store(settings.db)
-    client = EutilsClient(settings)
-    with store.lock(), stop_on_signals() as stop, recorded_run(
-        store, "run", query=text, since=since, until=until, datetype=datetype
-    ) as (run_id, counts):
-        try:
-            for batch in fetch_query(store, client, text, run_id, since, until, datetype, stop):
-                counts.add(batch.counts)
-        finally:
-            counts.requests = client.requests_made
-        extract_into(store, ner_model, counts, run_id, n_process=n_process, stop=stop)
+    counts = fetch_job(Store(settings.db), settings, text, since, until, datetype, command="run", extract=True,
+                       ner_model=ner_model, n_process=n_process)
     click.echo(f"run: {counts.summary() or 'nothing found'} → {settings.db}")
 
 

@@ -19,13 +19,8 @@ EVIDENCE_COLUMNS = ("pmid", "marker", "marker_category", "candidate", "cancer", 
 def evidence_rows(store: Store, cancer: str | None = None, use: str | None = None,
                   min_articles: int = 1) -> Iterator[dict]:
     """Evidence of active articles, with the article's year and title, filtered as asked."""
-    where, args = ["a.status = 'active'"], []
-    if cancer:
-        where.append("e.cancer = ?")
-        args.append(cancer)
-    if use:
-        where.append("e.use = ?")
-        args.append(use)
+    where, args = _filters("e.", cancer, use)
+    where.append("a.status = 'active'")
     if min_articles > 1:
         where.append("(select count(distinct pmid) from evidence x where x.marker = e.marker and "
                      "x.cancer = e.cancer and x.use = e.use) >= ?")
@@ -34,6 +29,17 @@ def evidence_rows(store: Store, cancer: str | None = None, use: str | None = Non
            f"where {' and '.join(where)} order by e.marker, e.cancer, e.use, e.pmid")
     for row in store.db.query(sql, args):
         yield {c: row[c] for c in EVIDENCE_COLUMNS}
+
+
+def _filters(prefix: str, cancer: str | None, use: str | None) -> tuple[list[str], list[object]]:
+    """SQL conditions (and their arguments) for the --cancer and --use options."""
+    where: list[str] = []
+    args: list[object] = []
+    for column, value in (("cancer", cancer), ("use", use)):
+        if value:
+            where.append(f"{prefix}{column} = ?")
+            args.append(value)
+    return where, args
 
 
 def write_jsonl(store: Store, out: TextIO, **filters: object) -> int:
@@ -73,13 +79,9 @@ USE_ORDER = {"diagnosis": 0, "prognosis": 1, "risk_prediction": 2, "monitoring":
 def table_rows(store: Store, cancer: str | None = None, use: str | None = None,
                min_articles: int = 1) -> list[dict]:
     """Summary rows for the review-style table, grouped by marker category, strongest first."""
-    where, args = ["articles >= ?"], [min_articles]
-    if cancer:
-        where.append("cancer = ?")
-        args.append(cancer)
-    if use:
-        where.append("use = ?")
-        args.append(use)
+    where, args = _filters("", cancer, use)
+    where.append("articles >= ?")
+    args.append(min_articles)
     rows = [dict(r) for r in store.db.query(f"select * from evidence_summary where {' and '.join(where)}", args)]
     return sorted(rows, key=lambda r: (list(CATEGORY_TITLES).index(r["category"])
                                        if r["category"] in CATEGORY_TITLES else 99,
