@@ -145,7 +145,7 @@ class Store:
                 ("articles", ["changed_run"], False),
                 ("mentions", ["pmid"], False), ("mentions", ["canonical"], False),
                 ("evidence", ["pmid", "marker", "cancer", "use"], True),
-                ("evidence", ["marker"], False), ("evidence", ["cancer", "use"], False),
+                ("evidence", ["marker", "cancer", "use"], False), ("evidence", ["cancer", "use"], False),
                 ("evidence", ["run_id"], False),
             ):
                 db[table].create_index(columns, unique=unique, if_not_exists=True)
@@ -327,26 +327,26 @@ class Store:
 
 SUMMARY_SQL = """
 insert into summary
-select e.marker, coalesce(m.category, max(e.marker_category)), e.cancer, e.use,
-       count(distinct e.pmid),
-       count(distinct case when e.finding = 'supports' then e.pmid end),
-       count(distinct case when e.finding = 'refutes' then e.pmid end),
-       min(a.year), max(a.year),
-       (select group_concat(sample, ', ') from (select distinct x.sample from evidence x
-         where x.marker = e.marker and x.cancer = e.cancer and x.use = e.use order by x.sample)),
-       group_concat(e.pmid, ' '),
-       max(e.candidate),
-       (select x.sentence from evidence x join articles y on y.pmid = x.pmid
-         where x.marker = e.marker and x.cancer = e.cancer and x.use = e.use and y.status = 'active'
-         order by x.finding = 'supports' desc, x.confidence desc, y.year desc limit 1),
-       (select x.pmid from evidence x join articles y on y.pmid = x.pmid
-         where x.marker = e.marker and x.cancer = e.cancer and x.use = e.use and y.status = 'active'
-         order by x.finding = 'supports' desc, x.confidence desc, y.year desc limit 1),
-       min(e.run_id), max(e.run_id)
-from evidence e
-join articles a on a.pmid = e.pmid and a.status = 'active'
-left join markers m on m.marker = e.marker
-group by e.marker, e.cancer, e.use
+with active as (
+    select e.*, a.year,
+           row_number() over (partition by e.marker, e.cancer, e.use
+                              order by e.finding = 'supports' desc, e.confidence desc, a.year desc, e.pmid) as rank
+    from evidence e join articles a on a.pmid = e.pmid and a.status = 'active'
+)
+select x.marker, coalesce(m.category, max(x.marker_category)), x.cancer, x.use,
+       count(distinct x.pmid),
+       count(distinct case when x.finding = 'supports' then x.pmid end),
+       count(distinct case when x.finding = 'refutes' then x.pmid end),
+       min(x.year), max(x.year),
+       group_concat(distinct x.sample),
+       group_concat(x.pmid, ' '),  -- strongest evidence first
+       max(x.candidate),
+       max(case when x.rank = 1 then x.sentence end),
+       max(case when x.rank = 1 then x.pmid end),
+       min(x.run_id), max(x.run_id)
+from (select * from active order by marker, cancer, use, rank) x
+left join markers m on m.marker = x.marker
+group by x.marker, x.cancer, x.use
 """
 
 

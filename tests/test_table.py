@@ -59,7 +59,7 @@ def rows(db: Path, sql: str) -> list[tuple]:
 def test_summary_rows_aggregate_evidence_and_trace_back(db: Path) -> None:
     summary = rows(db, "select marker, cancer, use, articles, supporting, refuting, first_year, last_year, pmids,"
                        " sentence_pmid from evidence_summary")
-    assert summary[0] == ("BSP", "prostate", "diagnosis", 3, 2, 1, 2015, 2021, "201 202 203", "202")
+    assert summary[0] == ("BSP", "prostate", "diagnosis", 3, 2, 1, 2015, 2021, "202 201 203", "202")
     assert summary[1][:3] == ("ALP", "lung", "prognosis")
     # from a summary row to its evidence rows to the article and sentence
     trace = rows(db, "select d.pmid, d.title, d.sentence from evidence_detail d join summary s using (marker, "
