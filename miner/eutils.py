@@ -214,28 +214,11 @@ class EutilsClient:
             params.update(window.params(datetype))
         body = self.request("esearch", params, post=len(query) > 1500, root="eSearchResult")
         try:
-            reply = Entrez.read(BytesIO(body), validate=False)
-        except RuntimeError as exc:  # Biopython raises the reply's <ERROR> text
-            raise QueryError(f"PubMed rejected the query: {exc}") from None
-        except Exception as exc:
-            raise EutilsError(f"malformed esearch reply from {self.base}: {exc}") from None
-        try:
-            count = int(reply["Count"])
-        except (KeyError, ValueError):
-            raise EutilsError(f"malformed esearch reply from {self.base}: no Count") from None
-        warnings = [
-            f"{kind}: {', '.join(map(str, values))}"
-            for part in ("ErrorList", "WarningList")
-            for kind, values in dict(reply.get(part, {})).items()
-            if values
-        ]
-        return SearchResult(
-            count=count,
-            ids=[str(i) for i in reply.get("IdList", [])],
-            webenv=reply.get("WebEnv"),
-            query_key=reply.get("QueryKey"),
-            warnings=warnings,
-        )
+            return parse_esearch(body)
+        except QueryError:
+            raise
+        except EutilsError as exc:
+            raise EutilsError(f"{exc} (from {self.base})") from None
 
     def plan(
         self,
@@ -306,6 +289,40 @@ class EutilsClient:
         if b"<ERROR>" in body[:2000]:
             raise EutilsError(f"efetch failed: {_snippet(body)}")
         return body
+
+
+def read_reply(body: bytes, what: str) -> dict:
+    """An E-utilities XML reply (esearch, epost, ...) as Biopython reads it; an <ERROR> reply raises."""
+    try:
+        return dict(Entrez.read(BytesIO(body), validate=False))
+    except RuntimeError as exc:  # Biopython raises the text of the reply's <ERROR>
+        raise QueryError(f"NCBI answered {what} with an error: {exc}") from None
+    except Exception as exc:
+        raise EutilsError(f"malformed {what} reply: {exc}") from None
+
+
+def parse_esearch(body: bytes) -> SearchResult:
+    try:
+        reply = read_reply(body, "esearch")
+    except QueryError as exc:
+        raise QueryError(f"PubMed rejected the query: {str(exc).split(': ', 1)[-1]}") from None
+    try:
+        count = int(reply["Count"])
+    except (KeyError, ValueError):
+        raise EutilsError("malformed esearch reply: no Count") from None
+    warnings = [
+        f"{kind}: {', '.join(map(str, values))}"
+        for part in ("ErrorList", "WarningList")
+        for kind, values in dict(reply.get(part, {})).items()
+        if values
+    ]
+    return SearchResult(
+        count=count,
+        ids=[str(i) for i in reply.get("IdList", [])],
+        webenv=reply.get("WebEnv"),
+        query_key=reply.get("QueryKey"),
+        warnings=warnings,
+    )
 
 
 def _retry_after(value: str | None) -> float | None:

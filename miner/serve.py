@@ -27,6 +27,10 @@ def metadata_for(store: Store) -> dict:
     return template
 
 
+SETTINGS = {"sql_time_limit_ms": 3000, "suggest_facets": False}
+"""Datasette settings: the facets are configured in the metadata; suggesting more scans every column."""
+
+
 def check_port(host: str, port: int) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         try:
@@ -44,5 +48,5 @@ def serve(path: Path, host: str = "127.0.0.1", port: int = 8001, immutable: bool
     metadata = metadata_for(store)
     check_port(host, port)
     files = {"immutables": [str(path)]} if immutable else {"files": [str(path)]}
-    datasette = Datasette(metadata=metadata, settings={"sql_time_limit_ms": 3000}, **files)  # type: ignore[arg-type]
+    datasette = Datasette(metadata=metadata, settings=SETTINGS, **files)  # type: ignore[arg-type]
     uvicorn.run(datasette.app(), host=host, port=port, log_level="warning")

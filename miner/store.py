@@ -158,6 +158,7 @@ class Store:
             for table, columns in (("summary", ["cancer", "use"]), ("summary", ["category"]),
                                    ("summary", ["supporting", "articles"]), ("summary", ["last_run"])):
                 db[table].create_index(columns, if_not_exists=True)
+            db.execute("create index if not exists evidence_candidates on evidence (marker) where candidate = 1")
             db.execute(
                 "create view if not exists evidence_summary as select * from summary"
                 " order by supporting desc, articles desc, marker, cancer, use")

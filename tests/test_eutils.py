@@ -160,3 +160,34 @@ def test_rate_limiter_spaces_calls() -> None:
     for _ in range(5):
         limiter.wait()
     assert time.monotonic() - started >= 4 / 20.0 * 0.9
+
+
+@pytest.mark.parametrize(("name", "count", "ids", "history"), [
+    ("esearch1.xml", 63, 20, False), ("esearch2.xml", 42249, 100, True), ("esearch3.xml", None, None, None),
+    ("esearch5.xml", None, None, None), ("esearch6.xml", None, None, None), ("esearch7.xml", None, None, None),
+    ("esearch8.xml", 0, 0, False),
+])
+def test_real_esearch_replies(name: str, count: int | None, ids: int | None, history: bool | None) -> None:
+    from miner.eutils import parse_esearch
+
+    from .conftest import shared_file
+
+    result = parse_esearch(shared_file(f"ncbi_fixtures/{name}").read_bytes())
+    assert result.count >= len(result.ids) and all(i.isdigit() for i in result.ids)
+    if count is not None:
+        assert (result.count, len(result.ids), result.webenv is not None) == (count, ids, history)
+    if name == "esearch8.xml":
+        assert any("PhraseNotFound" in w for w in result.warnings)
+
+
+def test_real_epost_replies() -> None:
+    from miner.eutils import read_reply
+
+    from .conftest import shared_file
+
+    posted = read_reply(shared_file("ncbi_fixtures/epost1.xml").read_bytes(), "epost")
+    assert posted["QueryKey"] == "1" and posted["WebEnv"].startswith("MCID_")
+    with pytest.raises(QueryError, match="Invalid db name"):
+        read_reply(shared_file("ncbi_fixtures/epost2.xml").read_bytes(), "epost")
+    with pytest.raises(QueryError, match="Empty ID list"):
+        read_reply(shared_file("ncbi_fixtures/epost3.xml").read_bytes(), "epost")
