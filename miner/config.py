@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import os
+import tomllib
 from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
-
-import tomllib
 
 ENV_EMAIL = "NCBI_EMAIL"
 ENV_API_KEY = "NCBI_API_KEY"

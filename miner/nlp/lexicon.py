@@ -9,11 +9,10 @@ from __future__ import annotations
 import csv
 import hashlib
 import re
+import tomllib
 import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
-
-import tomllib
 
 from miner.config import corpus_path
 
