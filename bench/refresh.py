@@ -38,13 +38,15 @@ def main(n: int = 25_000) -> None:
             client = EutilsClient(settings)
             started = time.perf_counter()
             with store.lock(), recorded_run(store, "refresh", query="bone") as (run_id, counts):
-                report = refresh(store, client, "bone", nlp, fingerprint, run_id, counts, overlap_days=3)
+                report = refresh(store, client, "bone", nlp, fingerprint, run_id, counts, overlap_days=3,
+                                 check_deleted="deletion" in label)
             wall = time.perf_counter() - started
             print(f"{label:<26}{wall:>9.1f}s{client.requests_made:>10} requests   {report.summary()}")
             return wall, client.requests_made
 
         full, full_requests = one("full rebuild")
         noop, noop_requests = one("no-op refresh")
+        one("no-op, deletion check")
         for i in range(n // 100):
             pmid = str(30_000_000 + i)
             server.state.add(pmid, article_xml(pmid, TITLE, ABSTRACT), edat=today)

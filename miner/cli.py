@@ -526,13 +526,15 @@ def diff(db_path: Path | None, since: str, as_json: bool) -> None:
 @click.option("--report", "report_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Write the change report (Markdown and JSON) into this folder.")
 @click.option("--overlap-days", type=click.IntRange(0, 365), help="Days of overlap with the last refresh (default 3).")
+@click.option("--check-deleted", is_flag=True,
+              help="Check now for records that left PubMed (by default every 7 days: corpora/defaults.toml).")
 @eutils_options
 @ner_model_option
 @logging_options
 @handle_errors
 def refresh(db_path: Path | None, query: str | None, query_file: Path | None, report_dir: Path | None,
-            overlap_days: int | None, eutils_url: str | None, email: str | None, batch_size: int | None,
-            give_up_after: float | None, ner_model: str | None) -> None:
+            overlap_days: int | None, check_deleted: bool, eutils_url: str | None, email: str | None,
+            batch_size: int | None, give_up_after: float | None, ner_model: str | None) -> None:
     """The scheduled job: fetch what changed since the last refresh, re-extract, report.
 
     Exit codes: 0 done; 1 failed (nothing lost); 2 usage or configuration error; 75 try later (another
@@ -549,7 +551,8 @@ def refresh(db_path: Path | None, query: str | None, query_file: Path | None, re
     with store.lock(), stop_on_signals() as stop, recorded_run(store, "refresh", query=text) as (run_id, counts):
         nlp = load_nlp(ner_model)
         report = run_refresh(store, client, text, nlp, extractor_fingerprint(ner_model), run_id, counts,
-                             overlap_days=settings.overlap_days, stop=stop)
+                             overlap_days=settings.overlap_days, deletion_check_days=settings.deletion_check_days,
+                             check_deleted=check_deleted, stop=stop)
     if report_dir:
         try:
             md_path, _ = write_report(report, report_dir)

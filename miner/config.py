@@ -47,6 +47,7 @@ class Settings:
     rate_with_key: float
     db: Path
     overlap_days: int
+    deletion_check_days: int
 
     @property
     def rate(self) -> float:
@@ -74,4 +75,5 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         rate_with_key=float(eutils["rate_with_key"]),
         db=Path(env.get(ENV_DB) or defaults["store"]["db"]),
         overlap_days=int(defaults["refresh"]["overlap_days"]),
+        deletion_check_days=int(defaults["refresh"]["deletion_check_days"]),
     )

@@ -2,8 +2,10 @@
 
 What changed: records added (entrez date) or revised (modification date) since the last successful
 refresh (or fetch/run) of the same query, less a few days' overlap; records that left PubMed (stored
-PMIDs the query no longer lists, confirmed absent by efetch); retractions (a record revised to
-"Retracted Publication", or a retraction notice). A refresh with nothing new makes three requests.
+PMIDs the query no longer lists, confirmed absent by efetch; checked every few days, as the listing
+costs a request per 9,999 records); retractions (a record revised to "Retracted Publication", or a
+retraction notice). A refresh with nothing new makes two requests, three when the deletion check is due
+(for a query under 9,999 records).
 """
 
 from __future__ import annotations
@@ -62,10 +64,22 @@ def _summary_snapshot(store: Store) -> dict[tuple[str, str, str], dict]:
     return {(r["marker"], r["cancer"], r["use"]): dict(r) for r in store.db.query("select * from summary")}
 
 
+def deletion_check_due(store: Store, query: str, every_days: int) -> bool:
+    """Whether the last check for records that left PubMed (or full fetch) is older than ``every_days``."""
+    row = store.db.execute(
+        "select max(started) from runs where status = 'done' and query = ? and deletion_check = 1", [query]).fetchone()
+    if not row or not row[0]:
+        return True
+    last = datetime.strptime(row[0], "%Y-%m-%dT%H:%M:%SZ")
+    return datetime.utcnow() - last >= timedelta(days=every_days)
+
+
 def refresh(store: Store, client: EutilsClient, query: str, nlp: Language, fingerprint: str, run_id: int,
-            counts: RunCounts, *, overlap_days: int, stop: StopFlag | None = None) -> RefreshReport:
+            counts: RunCounts, *, overlap_days: int, deletion_check_days: int = 7, check_deleted: bool = False,
+            stop: StopFlag | None = None) -> RefreshReport:
     """One refresh inside a recorded run; ``counts`` is the run's, updated as work lands."""
     since = window_start(store, query, overlap_days)
+    check = since is None or check_deleted or deletion_check_due(store, query, deletion_check_days)
     store.db["runs"].update(run_id, {"since": since.isoformat() if since else None,
                                      "extractor_version": fingerprint})
     before = _summary_snapshot(store)
@@ -90,9 +104,10 @@ def refresh(store: Store, client: EutilsClient, query: str, nlp: Language, finge
             _note_articles(store, report, records, batch.changed)
             if stop:
                 stop.check()
-        if since is not None:
+        if since is not None and check:
             report.deleted_articles = _check_deleted(store, client, query, fetched, run_id)
             counts.deleted += len(report.deleted_articles)
+        store.db["runs"].update(run_id, {"deletion_check": int(check)})
     finally:
         counts.requests = client.requests_made
     report.retracted_articles = [r[0] for r in store.db.execute(

@@ -104,7 +104,7 @@ class Store:
                  "found": int, "new": int, "updated": int, "unchanged": int, "deleted": int,
                  "retracted": int, "failed": int, "skipped": int, "extracted": int, "evidence": int,
                  "requests": int, "started": str, "finished": str, "status": str, "message": str,
-                 "tool_version": str, "extractor_version": str, "lexicon_hash": str},
+                 "tool_version": str, "extractor_version": str, "lexicon_hash": str, "deletion_check": int},
                 pk="id", if_not_exists=True,
             )
             db["articles"].create(

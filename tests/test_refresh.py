@@ -52,8 +52,11 @@ def test_a_second_refresh_is_a_no_op(standin: StandIn, cli_env: dict, tmp_path: 
     standin.log.clear()
     second = refresh(db)
     assert second.exit_code == 0
-    assert "0 new, 0 revised" in second.output and "3 requests" in second.output
-    assert len(standin.log) <= 3 and standin.requests_to("efetch") == 0
+    assert "0 new, 0 revised" in second.output and "2 requests" in second.output
+    assert len(standin.log) == 2 and standin.requests_to("efetch") == 0
+    standin.log.clear()
+    third = refresh(db, "--check-deleted")  # with the deletion check: one listing more
+    assert "3 requests" in third.output and len(standin.log) == 3
     assert rows(db, "select extracted from runs order by id desc limit 1") == [(0,)]
     assert state(db) == before
     assert second.output.count("\n") == 1  # one line of summary on stdout
@@ -75,7 +78,7 @@ def test_new_revised_deleted_and_retracted_records(standin: StandIn, cli_env: di
     standin.records["102"].mdat = TODAY
     standin.remove("103")
     reports = tmp_path / "reports"
-    result = refresh(db, "--report", str(reports))
+    result = refresh(db, "--report", str(reports), "--check-deleted")
     assert result.exit_code == 0, result.output
     assert "1 new, 2 revised, 1 deleted, 1 retracted" in result.output
     assert rows(db, "select pmid, status from articles order by pmid") == [
