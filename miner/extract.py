@@ -94,13 +94,23 @@ def extract_pending(store: Store, nlp: Language, fingerprint: str, run_id: int, 
 def save_extractions(store: Store, results: list[Extracted], fingerprint: str, run_id: int) -> RunCounts:
     """Replace the mentions and upsert the evidence of these articles, in one transaction."""
     counts = RunCounts(extracted=len(results))
+    if not results:
+        return counts
     db = store.db
+    pmids = [r.pmid for r in results]
+    marks = ",".join("?" * len(pmids))
     with db.conn:
+        db.execute(f"delete from mentions where pmid in ({marks})", pmids)
+        db["mentions"].insert_all([m for r in results for m in r.mentions], pk="id", batch_size=500)
+        existing: dict[str, list[dict]] = {}
+        for row in db.query(f"select * from evidence where pmid in ({marks})", pmids):
+            existing.setdefault(row["pmid"], []).append(row)
+        new_rows: list[dict] = []
         for result in results:
-            db.execute("delete from mentions where pmid = ?", [result.pmid])
-            db["mentions"].insert_all(result.mentions, pk="id")
-            counts.evidence += upsert_evidence(store, result.pmid, result.relations, fingerprint, run_id)
-            db.execute("update articles set extracted_with = ? where pmid = ?", [fingerprint, result.pmid])
+            counts.evidence += upsert_evidence(store, result.pmid, result.relations, fingerprint, run_id,
+                                               existing.get(result.pmid, []), new_rows)
+        db["evidence"].insert_all(new_rows, pk="id", batch_size=500)
+        db.conn.executemany("update articles set extracted_with = ? where pmid = ?", [(fingerprint, p) for p in pmids])
         record_candidates(store, results)
     return counts
 
@@ -129,17 +139,18 @@ def evidence_row(pmid: str, relation: Relation, fingerprint: str, run_id: int) -
     }
 
 
-def upsert_evidence(store: Store, pmid: str, relations: list[Relation], fingerprint: str, run_id: int) -> int:
-    """Evidence of one article: insert new rows, update changed ones, delete the ones gone. Returns
-    how many rows were inserted or changed."""
+def upsert_evidence(store: Store, pmid: str, relations: list[Relation], fingerprint: str, run_id: int,
+                    existing_rows: list[dict], new_rows: list[dict]) -> int:
+    """Evidence of one article against its stored rows: new rows go to ``new_rows`` (inserted by the
+    caller in one go), changed ones are updated, the ones gone deleted. Returns how many are new or changed."""
     db = store.db
-    existing = {(r["marker"], r["cancer"], r["use"]): r for r in db["evidence"].rows_where("pmid = ?", [pmid])}
+    existing = {(r["marker"], r["cancer"], r["use"]): r for r in existing_rows}
     wanted = {(r.marker, r.cancer, r.use): evidence_row(pmid, r, fingerprint, run_id) for r in relations}
     written = 0
     for key, row in wanted.items():
         old = existing.get(key)
         if old is None:
-            db["evidence"].insert(row)
+            new_rows.append(row)
             written += 1
         elif any(old[c] != row[c] for c in EVIDENCE_CONTENT):
             db["evidence"].update(old["id"], row)

@@ -236,25 +236,29 @@ class Store:
         with self.db.conn:
             known = self._hashes(list(batch))
             retraction_targets: list[str] = []
+            new_rows, unchanged = [], []
             for pmid, article in batch.items():
                 digest = article.content_hash()
-                row = article_row(article, digest)
                 if pmid not in known:
-                    self.db["articles"].insert(
-                        {**row, "first_seen_run": run_id, "last_seen_run": run_id, "changed_run": run_id})
-                    counts.new += 1
+                    new_rows.append({**article_row(article, digest), "first_seen_run": run_id,
+                                     "last_seen_run": run_id, "changed_run": run_id})
                     changed.append(pmid)
                 elif known[pmid] != digest:
-                    self.db["articles"].update(pmid, {**row, "last_seen_run": run_id, "changed_run": run_id})
+                    self.db["articles"].update(
+                        pmid, {**article_row(article, digest), "last_seen_run": run_id, "changed_run": run_id})
                     self.drop_evidence([pmid])
                     counts.updated += 1
                     changed.append(pmid)
                 else:
-                    self.db.execute("update articles set last_seen_run = ? where pmid = ?", [run_id, pmid])
-                    counts.unchanged += 1
+                    unchanged.append((run_id, pmid))
                 if article.retracted:
                     counts.retracted += 1
                 retraction_targets.extend(article.retraction_of)
+            if new_rows:
+                self.db["articles"].insert_all(new_rows, batch_size=500)
+            if unchanged:
+                self.db.conn.executemany("update articles set last_seen_run = ? where pmid = ?", unchanged)
+            counts.new, counts.unchanged = len(new_rows), len(unchanged)
             if retraction_targets:
                 counts.retracted += self._mark(retraction_targets, "retracted", run_id)
         return counts, changed
