@@ -62,7 +62,7 @@ def ingest(paths: list[Path], db: Path, workers: int, dask: str | None) -> tuple
     return time.perf_counter() - started, peak
 
 
-def main(files: int = 8, per_file: int = 1500) -> None:
+def main(files: int = 8, per_file: int = 3000) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         paths = make_files(folder, files, per_file)
