@@ -23,6 +23,7 @@ from pathlib import Path
 from miner.extract import Extracted, extract_articles, save_extractions, sync_reference_tables
 from miner.jobs import StopFlag, store_records
 from miner.nlp.lexicon import load_lexicon, matches_topic
+from miner.nlp.pipeline import shared_pipeline
 from miner.pubmed import Article, Record, SourceError, parse_file
 from miner.store import RunCounts, Store, file_sha256
 
@@ -54,17 +55,6 @@ class FileResult:
     peak_memory_mb: float = 0.0
 
 
-_PIPELINES: dict[str | None, object] = {}
-
-
-def _pipeline(ner_model: str | None):  # noqa: ANN202 - a spaCy Language, built once per worker process
-    if ner_model not in _PIPELINES:
-        from miner.nlp.pipeline import build_pipeline
-
-        _PIPELINES[ner_model] = build_pipeline(ner_model)
-    return _PIPELINES[ner_model]
-
-
 def process_file(job: FileJob) -> FileResult:
     """Parse, filter and extract one file. Runs in a worker; touches no database."""
     started = time.perf_counter()
@@ -81,7 +71,7 @@ def process_file(job: FileJob) -> FileResult:
     articles = [r for r in result.records if isinstance(r, Article)]
     result.kept = len(articles)
     if job.fingerprint is not None and articles:
-        result.extracted = extract_articles(_pipeline(job.ner_model), articles)
+        result.extracted = extract_articles(shared_pipeline(job.ner_model), articles)
     result.seconds = time.perf_counter() - started
     result.peak_memory_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return result

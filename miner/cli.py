@@ -301,7 +301,7 @@ def extract_into(store: Store, ner_model: str | None, counts: RunCounts, run_id:
     fingerprint = extractor_fingerprint(ner_model)
     store.db["runs"].update(run_id, {"extractor_version": fingerprint})
     counts.add(extract_pending(store, load_nlp(ner_model), fingerprint, run_id, everything=everything,
-                               pmids=pmids, n_process=n_process, stop=stop))
+                               pmids=pmids, n_process=n_process, ner_model=ner_model, stop=stop))
 
 
 @cli.command()

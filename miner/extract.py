@@ -12,13 +12,14 @@ import json
 import logging
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 from spacy.language import Language
 
 from miner.jobs import StopFlag
 from miner.nlp.lexicon import Lexicon, load_lexicon
-from miner.nlp.pipeline import Analysed, ArticleText, analyse
+from miner.nlp.pipeline import Analysed, ArticleText, analyse, shared_pipeline
 from miner.nlp.relations import Relation
 from miner.store import RunCounts, Store
 
@@ -67,26 +68,56 @@ class Extracted:
     relations: list[Relation]
 
 
-def extract_articles(nlp: Language, articles: Iterable[ArticleText], n_process: int = 1) -> list[Extracted]:
-    return [Extracted(a.pmid, mention_rows(a), a.extraction.relations)
-            for a in analyse(nlp, articles, n_process=n_process)]
+def extract_articles(nlp: Language, articles: Iterable[ArticleText]) -> list[Extracted]:
+    return [Extracted(a.pmid, mention_rows(a), a.extraction.relations) for a in analyse(nlp, articles)]
+
+
+def _extract_chunk(job: tuple[str | None, list[tuple[str, str, str]]]) -> list[Extracted]:
+    """In a worker process: extract a chunk of (pmid, title, abstract) with the worker's own pipeline."""
+    ner_model, texts = job
+    return extract_articles(shared_pipeline(ner_model), [StoredText(*t) for t in texts])
+
+
+class Extractor:
+    """Extraction in this process, or spread over ``n_process`` worker processes (chunks of articles
+    out, compact results back), with the pool kept for the whole job."""
+
+    CHUNK = 50
+
+    def __init__(self, nlp: Language, ner_model: str | None = None, n_process: int = 1) -> None:
+        self.nlp, self.ner_model = nlp, ner_model
+        self.pool = ProcessPoolExecutor(n_process) if n_process > 1 else None
+
+    def __call__(self, articles: list[StoredText]) -> list[Extracted]:
+        if self.pool is None:
+            return extract_articles(self.nlp, articles)
+        chunks = [[(a.pmid, a.title, a.abstract) for a in articles[i : i + self.CHUNK]]
+                  for i in range(0, len(articles), self.CHUNK)]
+        return [e for part in self.pool.map(_extract_chunk, [(self.ner_model, c) for c in chunks]) for e in part]
+
+    def __enter__(self) -> Extractor:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
 
 
 def extract_pending(store: Store, nlp: Language, fingerprint: str, run_id: int, *, everything: bool = False,
                     pmids: list[str] | None = None, batch: int = 500, n_process: int = 1,
-                    stop: StopFlag | None = None) -> RunCounts:
+                    ner_model: str | None = None, stop: StopFlag | None = None) -> RunCounts:
     """Extract what is pending, one batch of articles a transaction."""
     todo = pending(store, fingerprint, everything, pmids)
     counts = RunCounts()
     sync_reference_tables(store, load_lexicon())
     log.info("%d articles to extract", len(todo))
-    for start in range(0, len(todo), batch):
-        chunk = todo[start : start + batch]
-        results = extract_articles(nlp, _texts(store, chunk), n_process=n_process)
-        counts.add(save_extractions(store, results, fingerprint, run_id))
-        log.info("extracted %d/%d articles", min(start + batch, len(todo)), len(todo))
-        if stop:
-            stop.check()
+    with Extractor(nlp, ner_model, n_process) as extractor:
+        for start in range(0, len(todo), batch):
+            chunk = todo[start : start + batch]
+            counts.add(save_extractions(store, extractor(list(_texts(store, chunk))), fingerprint, run_id))
+            log.info("extracted %d/%d articles", min(start + batch, len(todo)), len(todo))
+            if stop:
+                stop.check()
     store.rebuild_summary()
     return counts
 

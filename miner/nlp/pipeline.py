@@ -103,6 +103,16 @@ def build_pipeline(ner_model: str | None = None) -> Language:
     return nlp
 
 
+_SHARED: dict[str | None, Language] = {}
+
+
+def shared_pipeline(ner_model: str | None = None) -> Language:
+    """One pipeline per process and NER model (worker processes build theirs once)."""
+    if ner_model not in _SHARED:
+        _SHARED[ner_model] = build_pipeline(ner_model)
+    return _SHARED[ner_model]
+
+
 def article_text(article: ArticleText) -> tuple[str, int]:
     """The text analysed: title, a line break, the abstract; and where the title ends."""
     title = (article.title or "").strip()
@@ -116,12 +126,12 @@ class Analysed:
     extraction: Extraction
 
 
-def analyse(nlp: Language, articles: Iterable[ArticleText], batch_size: int = 64,
-            n_process: int = 1) -> Iterator[Analysed]:
-    """Run the pipeline over articles and find the relations in each."""
+def analyse(nlp: Language, articles: Iterable[ArticleText], batch_size: int = 64) -> Iterator[Analysed]:
+    """Run the pipeline over articles and find the relations in each (in this process: for several
+    processes, see miner.extract, which sends articles out and gets compact results back)."""
     lexicon = load_lexicon()
     pairs = ((_make_doc(nlp, text), (a.pmid, title_end)) for a in articles for text, title_end in [article_text(a)])
-    for doc, (pmid, title_end) in nlp.pipe(pairs, as_tuples=True, batch_size=batch_size, n_process=n_process):
+    for doc, (pmid, title_end) in nlp.pipe(pairs, as_tuples=True, batch_size=batch_size):
         yield Analysed(pmid, doc, find_relations(doc, lexicon, title_end, doc_text(doc)))
 
 
