@@ -58,8 +58,7 @@ class Lexicon:
     def __post_init__(self) -> None:
         for group, table in self.cues.items():
             for name, patterns in table.items():
-                self.combined[(group, name)] = re.compile(
-                    "|".join(f"(?:{p.pattern})" for p in patterns), re.IGNORECASE)
+                self.combined[(group, name)] = combine([p.pattern for p in patterns])
         for marker in self.markers.values():
             for synonym in marker.synonyms:
                 self.marker_keys.setdefault(fold(synonym), marker.name)
@@ -83,6 +82,39 @@ class Lexicon:
         if not self.has(group, name, text):
             return []
         return [m.group(0) for p in self.cues[group][name] if (m := p.search(text))]
+
+
+def combine(patterns: list[str]) -> re.Pattern[str]:
+    """One regex for a list of patterns. Those that start at a word boundary share one leading ``\\b``,
+    so that the search gives up at once inside words instead of trying every pattern at every letter."""
+    at_word, others = [], []
+    for pattern in patterns:
+        if pattern.startswith("\\b") and not _top_level_alternation(pattern):
+            at_word.append(pattern[2:])
+        else:
+            others.append(pattern)
+    parts = ([f"\\b(?:{'|'.join(f'(?:{p})' for p in at_word)})"] if at_word else []) + [f"(?:{p})" for p in others]
+    return re.compile("|".join(parts), re.IGNORECASE)
+
+
+def _top_level_alternation(pattern: str) -> bool:
+    depth, escaped, in_class = 0, False, False
+    for char in pattern:
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "|" and depth == 0:
+            return True
+    return False
 
 
 def _split(value: str) -> tuple[str, ...]:
