@@ -30,7 +30,6 @@ from miner.store import RunCounts, Store, file_sha256
 log = logging.getLogger(__name__)
 
 WRITE_BATCH = 5000
-FILTERS = ("all", "query")
 
 
 @dataclass(frozen=True)

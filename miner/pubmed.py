@@ -22,7 +22,6 @@ from typing import IO, BinaryIO
 MONTHS = {m: i for i, m in enumerate(
     ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), start=1)}
 RETRACTED = "Retracted Publication"
-RECORD_TAGS = (b"PubmedArticle", b"PubmedBookArticle", b"DeleteCitation")
 _START = re.compile(rb"<(PubmedArticle|PubmedBookArticle|DeleteCitation)[\s>]")
 _CHUNK = 1 << 20
 

@@ -22,7 +22,6 @@ from miner import __version__
 from miner.pubmed import Article
 
 SCHEMA_VERSION = 1
-ARTICLE_STATUSES = ("active", "deleted", "retracted")
 
 
 class StoreError(Exception):
@@ -216,14 +215,6 @@ class Store:
                 run_id, {**asdict(counts), "status": status, "finished": now(), "message": message}
             )
         self.checkpoint()
-
-    def last_run(self, command: str | None = None, status: str = "done") -> dict | None:
-        where, args = "status = ?", [status]
-        if command:
-            where += " and command = ?"
-            args.append(command)
-        rows = list(self.db["runs"].rows_where(where, args, order_by="id desc", limit=1))
-        return rows[0] if rows else None
 
     # -- articles ------------------------------------------------------------------------------
     def save_articles(self, articles: Iterable[Article], run_id: int) -> tuple[RunCounts, list[str]]:

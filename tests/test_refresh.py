@@ -128,9 +128,16 @@ def wait_for_running(db: Path, process: subprocess.Popen, efetches: int, standin
         time.sleep(0.05)
 
 
-def test_killed_refresh_is_completed_by_the_next(standin: StandIn, tmp_path: Path) -> None:
+@pytest.fixture
+def busy(standin: StandIn) -> StandIn:
+    """A stand-in with 24 records: 12 efetch batches of 2 at 3 requests/s, time enough to interrupt."""
     for i in range(24):
         add(standin, str(100 + i), 30 + i)
+    return standin
+
+
+def test_killed_refresh_is_completed_by_the_next(busy: StandIn, tmp_path: Path) -> None:
+    standin = busy
     reference = tmp_path / "reference.db"
     assert run_in_background(reference, standin.url).wait(timeout=120) == 0
     standin.log.clear()
@@ -146,9 +153,8 @@ def test_killed_refresh_is_completed_by_the_next(standin: StandIn, tmp_path: Pat
     assert rows(db, "select status from runs order by id") == [("interrupted",), ("done",)]
 
 
-def test_sigterm_finishes_the_batch_and_records_an_interrupted_run(standin: StandIn, tmp_path: Path) -> None:
-    for i in range(24):
-        add(standin, str(100 + i), 30 + i)
+def test_sigterm_finishes_the_batch_and_records_an_interrupted_run(busy: StandIn, tmp_path: Path) -> None:
+    standin = busy
     db = tmp_path / "ev.db"
     process = run_in_background(db, standin.url)
     wait_for_running(db, process, 3, standin)
@@ -159,9 +165,8 @@ def test_sigterm_finishes_the_batch_and_records_an_interrupted_run(standin: Stan
     assert rows(db, "select count(*) from articles")[0][0] % 2 == 0  # whole batches only
 
 
-def test_two_refreshes_at_once(standin: StandIn, tmp_path: Path) -> None:
-    for i in range(24):
-        add(standin, str(100 + i), 30 + i)
+def test_two_refreshes_at_once(busy: StandIn, tmp_path: Path) -> None:
+    standin = busy
     db = tmp_path / "ev.db"
     first = run_in_background(db, standin.url)
     wait_for_running(db, first, 1, standin)
