@@ -69,7 +69,16 @@ class Extracted:
 
 
 def extract_articles(nlp: Language, articles: Iterable[ArticleText]) -> list[Extracted]:
-    return [Extracted(a.pmid, mention_rows(a), a.extraction.relations) for a in analyse(nlp, articles)]
+    """Extract a batch; if it fails, article by article, so that one article the extractor cannot
+    read is logged and left pending instead of stopping the job."""
+    articles = list(articles)
+    try:
+        return [Extracted(a.pmid, mention_rows(a), a.extraction.relations) for a in analyse(nlp, articles)]
+    except Exception as exc:
+        if len(articles) == 1:
+            log.error("PMID %s could not be extracted (left for the next run): %r", articles[0].pmid, exc)
+            return []
+        return [e for a in articles for e in extract_articles(nlp, [a])]
 
 
 def _extract_chunk(job: tuple[str | None, list[tuple[str, str, str]]]) -> list[Extracted]:

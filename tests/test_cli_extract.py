@@ -112,6 +112,26 @@ def test_a_revised_article_replaces_its_evidence(tmp_path: Path) -> None:
     assert rows(db, "select marker from evidence") == [("osteopontin",)]
 
 
+def test_an_article_the_extractor_cannot_read_is_skipped_and_left_pending(
+        dev_like: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import miner.nlp.pipeline as pipeline
+
+    real = pipeline.find_relations
+
+    def failing(doc, lexicon, title_end, text):  # noqa: ANN001, ANN202
+        if "Alkaline phosphatase" in text:
+            raise RuntimeError("simulated extractor bug")
+        return real(doc, lexicon, title_end, text)
+
+    monkeypatch.setattr(pipeline, "find_relations", failing)
+    db = tmp_path / "ev.db"
+    invoke("ingest", str(dev_like), "--db", str(db), "--no-extract")
+    result = invoke("extract", "--db", str(db))
+    assert result.exit_code == 0 and "PMID 102 could not be extracted" in result.output
+    assert rows(db, "select pmid from evidence") == [("101",)]
+    assert rows(db, "select pmid from articles where extracted_with is null") == [("102",)]
+
+
 def test_export_jsonl_and_csv(dev_like: Path, tmp_path: Path) -> None:
     db = tmp_path / "ev.db"
     invoke("ingest", str(dev_like), "--db", str(db))

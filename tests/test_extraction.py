@@ -133,3 +133,14 @@ def test_confidence_and_sentence_are_kept(nlp: Language) -> None:
     assert relation.sentence.startswith("Conclusions: Serum DKK1")
     assert 0.6 <= relation.confidence <= 1.0
     assert relation.cues
+
+
+@pytest.mark.parametrize(("title", "abstract"), [
+    ("Serum NTX in breast cancer with bone metastases", ""),
+    ("", "NTX."),
+    ("One", ""),
+    ("", ""),
+])
+def test_title_only_and_one_sentence_records(nlp: Language, title: str, abstract: str) -> None:
+    extraction = read(nlp, title, abstract)
+    assert extraction.relations == []

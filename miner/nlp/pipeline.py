@@ -57,12 +57,16 @@ def split_sentences(doc: Doc) -> Doc:
         return doc
     doc[0].is_sent_start = True
     text = doc_text(doc)
+    found = False
     for m in SENTENCE_END.finditer(text):
         if m.end() >= len(text) or (text[m.start()] == "." and NOT_AN_END.search(text, 0, m.start())):
             continue
         span = doc.char_span(m.end(), m.end() + 1, alignment_mode="expand")
         if span is not None and span.start > 0:
             doc[span.start].is_sent_start = True
+            found = True
+    if not found and len(doc) > 1:
+        doc[1].is_sent_start = False  # one sentence: still say so, or spaCy has no boundaries at all
     return doc
 
 
