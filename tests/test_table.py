@@ -124,7 +124,7 @@ def test_compare_with_the_shipped_review_table(db: Path) -> None:
 
 def test_diff_since_a_run_and_a_date(db: Path, tmp_path: Path) -> None:
     extra = tmp_path / "more.xml"
-    extra.write_text(pubmed_set([article_xml("205", "CTX and survival in breast cancer with bone metastases",
+    extra.write_text(pubmed_set([article_xml("205", "NTX and survival in breast cancer with bone metastases",
                                              "Results: High serum NTX predicted shorter overall survival "
                                              "(p = 0.02).", year=2022)]))
     last_run = rows(db, "select max(id) from runs")[0][0]

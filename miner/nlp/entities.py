@@ -29,6 +29,9 @@ MIRNA = re.compile(
     r"\b(?:hsa-)?(?:miR|microRNA|miRNA|mir)-?(\d+[a-z]?)(?:-(\d))?(?:-([35]p))?\b|\blet-7([a-z])?\b", re.IGNORECASE)
 CANCER_HEADS = r"(?:cancers?|carcinomas?|adenocarcinomas?|tumou?rs?|malignanc(?:y|ies)|neoplasms?)"
 SYMBOL = re.compile(r"^(?=.*[A-Z].*[A-Z0-9])[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*$")
+MEASURE_WORDS = {"serum", "plasma", "urine", "urinary", "blood", "levels", "level", "circulating", "marker",
+                 "markers", "biomarker", "biomarkers", "concentration", "concentrations", "measured", "including",
+                 "such", "namely", "with", "and", "turnover", "resorption", "formation"}
 CANDIDATE_POSITION = re.compile(
     r"\b(serum|plasma|circulating|urinary|urine|blood|soluble)\s+([A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*)\b"
     r"|\b([A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*)\s+(?=(levels?|concentrations?|expression|values?)\b)",
@@ -108,7 +111,9 @@ class EntityFinder:
         found.extend(self._candidates(doc, text, found))
         kept, unsupported = self._support(found)
         rejected.extend(unsupported)
-        doc.spans["entities"] = filter_spans(kept)
+        kept, in_ratios = self._ratios(doc, filter_spans(kept))
+        rejected.extend(in_ratios)
+        doc.spans["entities"] = kept
         doc.spans["rejected"] = rejected
         if Doc.has_extension("abbreviations"):
             self._serialisable_abbreviations(doc)
@@ -200,6 +205,8 @@ class EntityFinder:
             if short.text in meaning or long_form is None:
                 continue
             meaning[short.text] = self._resolve(long_form, found)
+        for short_text in self._defined_otherwise(doc, found):
+            meaning.setdefault(short_text, ("OTHER", short_text))
         if not meaning:
             return found, []
         kept, rejected = [], []
@@ -224,6 +231,25 @@ class EntityFinder:
                 kept.append(self._span(doc, short.start, short.end, "MARKER", short.text, "abbreviation",
                                        candidate=True))
         return kept, rejected
+
+    def _defined_otherwise(self, doc: Doc, found: list[Span]) -> set[str]:
+        """Marker short forms in brackets after words that share nothing with the marker's names:
+        'chemotherapy (CTX)' defines CTX as something else (scispacy pairs only letter-matching forms)."""
+        defined = set()
+        for span in found:
+            if span.label_ != "MARKER" or len(span) != 1 or span.start < 2 or span.end >= len(doc):
+                continue
+            if doc[span.start - 1].text != "(" or doc[span.end].text != ")":
+                continue
+            before = doc[max(0, span.start - 5) : span.start - 1]
+            if any(s.start < span.start - 1 and s.end > before.start and s.kb_id_ == span.kb_id_ for s in found):
+                continue
+            marker = self.lexicon.markers.get(span.kb_id_)
+            names = {w for syn in (marker.synonyms if marker else ()) for w in re.findall(r"[a-z]{4,}", syn.lower())}
+            words = set(re.findall(r"[a-z]{4,}", before.text.lower()))
+            if words and not words & names and not any(w in MEASURE_WORDS for w in words):
+                defined.add(span.text)
+        return defined
 
     def _resolve(self, long_form: Span, found: list[Span]) -> tuple[str, str] | None:
         direct = self.lexicon.marker_for(long_form.text)
@@ -274,6 +300,26 @@ class EntityFinder:
                                    candidate=canonical is None)
             if span is not None:
                 yield span
+
+    @staticmethod
+    def _ratios(doc: Doc, spans: list[Span]) -> tuple[list[Span], list[Span]]:
+        """'sRANKL/OPG', 'RANKL-OPG ratio': the members of a ratio are not evaluated on their own."""
+        markers = [s for s in spans if s.label_ == "MARKER"]
+        members: set[int] = set()
+        for first, second in zip(markers, markers[1:], strict=False):
+            between = doc[first.end : second.start].text.strip()
+            after = doc[second.end : second.end + 1].text.lower()
+            joined = between == "/" and doc[first.end - 1].whitespace_ == "" and doc[first.end].whitespace_ == ""
+            if joined or (between in ("/", ":", "-", "to") and after.startswith("ratio")):
+                members.update((first.start, second.start))
+        kept, rejected = [], []
+        for span in spans:
+            if span.start in members and span.label_ == "MARKER":
+                span._.reason = "part of a ratio, not evaluated on its own"
+                rejected.append(span)
+            else:
+                kept.append(span)
+        return kept, rejected
 
     def _support(self, found: list[Span]) -> tuple[list[Span], list[Span]]:
         """Keep an ambiguous short form only when the abstract also names it in full."""

@@ -96,9 +96,15 @@ warnings.filterwarnings("ignore", message="Possible set union", category=FutureW
 warnings.filterwarnings("ignore", message=r".*\[W036\]")
 
 
+SLASH_BETWEEN_WORDS = r"(?<=[A-Za-z])/(?=[A-Za-z0-9])"
+"""Also split "CTCs/7.5 mL" and "CTX-I/TRACP5B", which scispacy's rules keep whole."""
+
+
 def build_pipeline(ner_model: str | None = None) -> Language:
     nlp = spacy.blank("en")
     nlp.tokenizer = combined_rule_tokenizer(nlp)
+    infixes = nlp.tokenizer.infix_finditer.__self__.pattern  # type: ignore[attr-defined]
+    nlp.tokenizer.infix_finditer = re.compile(f"{infixes}|{SLASH_BETWEEN_WORDS}").finditer
     nlp.add_pipe("miner_sentences")
     nlp.add_pipe("abbreviation_detector")
     if ner_model:
