@@ -144,3 +144,29 @@ def test_confidence_and_sentence_are_kept(nlp: Language) -> None:
 def test_title_only_and_one_sentence_records(nlp: Language, title: str, abstract: str) -> None:
     extraction = read(nlp, title, abstract)
     assert extraction.relations == []
+
+
+def test_members_of_a_ratio_are_not_evaluated_on_their_own(nlp: Language) -> None:
+    extraction = read(nlp, "RANKL and osteoprotegerin in myeloma bone disease",
+                      "Results: The sRANKL/OPG ratio predicted overall survival (p = 0.01).")
+    assert extraction.relations == []
+
+
+def test_a_marker_glued_to_a_unit_is_found(nlp: Language) -> None:
+    extraction = read(nlp, "Circulating tumour cells in prostate cancer with bone metastases",
+                      "Results: Men with 5 or more CTCs/7.5 mL had shorter overall survival (p < 0.001).")
+    assert ("CTC", "prostate", "prognosis") in triples(extraction)
+
+
+def test_change_after_cycles_of_treatment_is_monitoring(nlp: Language) -> None:
+    extraction = read(nlp, "Bone alkaline phosphatase in prostate cancer with bone metastases",
+                      "Results: A decline in bone alkaline phosphatase after three cycles of docetaxel was seen in "
+                      "responders (p = 0.02).")
+    assert ("BALP", "prostate", "monitoring") in triples(extraction)
+
+
+def test_predicting_the_development_of_bone_metastases_is_risk(nlp: Language) -> None:
+    extraction = read(nlp, "Plasma osteopontin in breast cancer",
+                      "Results: High plasma osteopontin predicted the development of bone metastases during follow-up "
+                      "(HR 2.7, p = 0.01).")
+    assert triples(extraction) == {("osteopontin", "breast", "risk_prediction")}
