@@ -88,7 +88,7 @@ def plan_jobs(store: Store, paths: list[Path], filter_query: bool, fingerprint: 
     key = file_key(fingerprint, filter_query)
     for path in paths:
         if not path.is_file():
-            missing.append(f"{path}: no such file")
+            missing.append(f"{path}: {'not a file' if path.exists() else 'no such file'}")
             continue
         digest = file_sha256(path)
         if not force and store.file_done(digest, key):
