@@ -77,7 +77,11 @@ def setup_logging(quiet: bool, verbose: int, log_file: Path | None) -> None:
     level = logging.WARNING if quiet else (logging.DEBUG if verbose else logging.INFO)
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if log_file:
-        handlers.append(logging.FileHandler(log_file, encoding="utf-8"))
+        try:
+            handlers.append(logging.FileHandler(log_file, encoding="utf-8"))
+        except OSError as exc:
+            raise click.BadParameter(f"cannot write the log file {log_file}: {exc.strerror or exc}",
+                                     param_hint="--log") from None
     for handler in handlers:
         handler.addFilter(RedactKey())
     logging.basicConfig(level=level, handlers=handlers, force=True,
@@ -104,17 +108,24 @@ db_option = click.option(
     help="SQLite database (default: $MINER_DB or outputs/evidence.db).")
 
 
-def eutils_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    @click.option("--eutils-url", help="E-utilities base URL (default: $MINER_EUTILS_URL or NCBI's).")
-    @click.option("--email", help="Contact e-mail sent to NCBI (default: $NCBI_EMAIL).")
-    @click.option("--batch-size", type=click.IntRange(1, 10000), help="Records per efetch request.")
-    @click.option("--give-up-after", type=click.FloatRange(1), metavar="SECONDS",
-                  help="Stop retrying a failing request after this long (default 300).")
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        return func(*args, **kwargs)
+def apply(options: list[Callable[..., Any]]) -> Callable[..., Any]:
+    """A decorator that applies several click options, in the order listed."""
 
-    return wrapper
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+        for option in reversed(options):
+            func = option(func)
+        return func
+
+    return decorate
+
+
+eutils_options = apply([
+    click.option("--eutils-url", help="E-utilities base URL (default: $MINER_EUTILS_URL or NCBI's)."),
+    click.option("--email", help="Contact e-mail sent to NCBI (default: $NCBI_EMAIL)."),
+    click.option("--batch-size", type=click.IntRange(1, 10000), help="Records per efetch request."),
+    click.option("--give-up-after", type=click.FloatRange(1), metavar="SECONDS",
+                 help="Stop retrying a failing request after this long (default 300)."),
+])
 
 
 def settings_from(db_path: Path | None = None, **options: Any) -> Settings:
@@ -181,15 +192,6 @@ query_options = [
     click.option("--datetype", type=click.Choice(DATETYPES), default="edat", show_default=True,
                  help="Date the window applies to: entrez (edat), modification (mdat), publication (pdat)."),
 ]
-
-
-def apply(options: list[Callable[..., Any]]) -> Callable[..., Any]:
-    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
-        for option in reversed(options):
-            func = option(func)
-        return func
-
-    return decorate
 
 
 @cli.command()

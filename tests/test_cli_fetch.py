@@ -190,3 +190,22 @@ def test_status_of_a_missing_database(tmp_path: Path) -> None:
 def test_python_dash_m_miner_works() -> None:
     done = subprocess.run([sys.executable, "-m", "miner", "--version"], capture_output=True, text=True, check=False)
     assert done.returncode == 0 and done.stdout.startswith("miner, version")
+
+
+def test_log_option_and_an_unwritable_log(tmp_path: Path) -> None:
+    good = tmp_path / "good.xml"
+    good.write_text(pubmed_set([article_xml("1", "T", "A")]))
+    log_file = tmp_path / "miner.log"
+    result = CliRunner().invoke(cli, ["ingest", str(good), "--db", str(tmp_path / "a.db"), "--no-extract",
+                                      "--log", str(log_file)])
+    assert result.exit_code == 0 and "1/1 files" in log_file.read_text()
+    bad = CliRunner().invoke(cli, ["ingest", str(good), "--db", str(tmp_path / "a.db"),
+                                   "--log", str(good / "x.log")])
+    assert bad.exit_code == 2 and "cannot write the log file" in bad.output
+
+
+def test_quiet_keeps_info_lines_off_stderr(tmp_path: Path) -> None:
+    good = tmp_path / "good.xml"
+    good.write_text(pubmed_set([article_xml("1", "T", "A")]))
+    result = CliRunner().invoke(cli, ["ingest", str(good), "--db", str(tmp_path / "a.db"), "--no-extract", "-q"])
+    assert result.exit_code == 0 and "INFO" not in result.output and result.output.startswith("ingest: 1 files")
