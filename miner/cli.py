@@ -164,7 +164,7 @@ ner_model_option = click.option(
     "--ner-model", metavar="NAME|PATH",
     help="Also use a spaCy/scispacy NER model (e.g. en_ner_bionlp13cg_md) for candidate entities.")
 n_process_option = click.option("--n-process", type=click.IntRange(1, 64), default=1, show_default=True,
-                                 help="Processes for spaCy's pipe.")
+                                 help="Worker processes for extraction.")
 
 
 def load_nlp(ner_model: str | None):  # noqa: ANN201 - spaCy Language
