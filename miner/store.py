@@ -137,7 +137,8 @@ class Store:
                  "sample": str, "confidence": float, "sentence": str, "sentence_start": int,
                  "sentence_end": int, "cues": str, "extractor_version": str, "run_id": int},
                 pk="id", if_not_exists=True,
-                foreign_keys=[("pmid", "articles", "pmid"), ("run_id", "runs", "id")],
+                foreign_keys=[("pmid", "articles", "pmid"), ("run_id", "runs", "id"),
+                              ("marker", "markers", "marker"), ("cancer", "cancers", "cancer")],
             )
             for table, columns, unique in (
                 ("articles", ["status"], False), ("articles", ["year"], False),
@@ -153,6 +154,8 @@ class Store:
                  "refuting": int, "first_year": int, "last_year": int, "samples": str, "pmids": str,
                  "candidate": int, "sentence": str, "sentence_pmid": str, "first_run": int, "last_run": int},
                 pk=("marker", "cancer", "use"), if_not_exists=True,
+                foreign_keys=[("marker", "markers", "marker"), ("cancer", "cancers", "cancer"),
+                              ("sentence_pmid", "articles", "pmid")],
             )
             for table, columns in (("summary", ["cancer", "use"]), ("summary", ["category"]),
                                    ("summary", ["supporting", "articles"]), ("summary", ["last_run"])):
