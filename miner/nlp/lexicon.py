@@ -81,7 +81,14 @@ class Lexicon:
         """The cue words of one kind found in a text."""
         if not self.has(group, name, text):
             return []
-        return [m.group(0) for p in self.cues[group][name] if (m := p.search(text))]
+        return [_cue_words(m) for p in self.cues[group][name] if (m := p.search(text))]
+
+
+def _cue_words(match: re.Match[str]) -> str:
+    """What a cue matched; for a long match (a pattern that looks ahead over the sentence), its last group."""
+    if len(match.group(0)) <= 60 or not match.lastindex:
+        return match.group(0)
+    return match.group(match.lastindex)
 
 
 def combine(patterns: list[str]) -> re.Pattern[str]:
