@@ -213,7 +213,7 @@ def find_relations(doc: Doc, lexicon: Lexicon, title_end: int, text: str) -> Ext
                     if key not in best or relation.confidence > best[key].confidence:
                         best[key] = relation
                     made.append(f"{relation.marker}/{cancer}/{use}")
-        note.outcome = "relations: " + ", ".join(made)
+        note.outcome = "relations: " + ", ".join(dict.fromkeys(made))
     for relation in _design_relations(text[:title_end], lexicon, roles, entities, study_cancers, abstract_sample,
                                       review):
         best.setdefault((relation.marker, relation.cancer, relation.use), relation)
