@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import os
 import resource
-import sys
 import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -21,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from miner.extract import Extracted, extract_articles, save_extractions, sync_reference_tables
-from miner.jobs import StopFlag, store_records
+from miner.jobs import StopFlag, progress, store_records
 from miner.nlp.lexicon import load_lexicon, matches_topic
 from miner.nlp.pipeline import shared_pipeline
 from miner.pubmed import Article, Record, SourceError, parse_file
@@ -133,7 +132,7 @@ def write_results(store: Store, results: Iterable[FileResult], run_id: int, tota
     counts, errors = RunCounts(), []
     started = time.monotonic()
     extracting = False
-    with _progress(total) as bar:
+    with progress(total, "file", "ingest") as bar:
         for done, result in enumerate(results, start=1):
             name = os.path.basename(result.job.path)
             if result.error:
@@ -181,25 +180,6 @@ def _needing_extraction(store: Store, pmids: list[str], fingerprint: str) -> lis
     return [r[0] for r in store.db.execute(
         f"select pmid from articles where pmid in ({marks}) and status = 'active'"
         f" and (extracted_with is null or extracted_with != ?)", [*pmids, fingerprint])]
-
-
-class _NoBar:
-    def update(self, _n: int) -> None:
-        pass
-
-    def __enter__(self) -> _NoBar:
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        pass
-
-
-def _progress(total: int):  # noqa: ANN202 - a tqdm bar on a terminal, else nothing (the log says it)
-    if sys.stderr.isatty():
-        from tqdm import tqdm
-
-        return tqdm(total=total, unit="file", desc="ingest", file=sys.stderr)
-    return _NoBar()
 
 
 def default_workers() -> int:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from spacy.language import Language
 
-from miner.jobs import StopFlag
+from miner.jobs import StopFlag, progress
 from miner.nlp.lexicon import Lexicon, load_lexicon
 from miner.nlp.pipeline import Analysed, ArticleText, analyse, shared_pipeline
 from miner.nlp.relations import Relation
@@ -120,10 +120,11 @@ def extract_pending(store: Store, nlp: Language, fingerprint: str, run_id: int, 
     counts = RunCounts()
     sync_reference_tables(store, load_lexicon())
     log.info("%d articles to extract", len(todo))
-    with Extractor(nlp, ner_model, n_process) as extractor:
+    with Extractor(nlp, ner_model, n_process) as extractor, progress(len(todo), "article", "extract") as bar:
         for start in range(0, len(todo), batch):
             chunk = todo[start : start + batch]
             counts.add(save_extractions(store, extractor(list(_texts(store, chunk))), fingerprint, run_id))
+            bar.update(len(chunk))
             log.info("extracted %d/%d articles", min(start + batch, len(todo)), len(todo))
             if stop:
                 stop.check()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import sys
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -101,11 +102,33 @@ def fetch_query(
         log.warning("PubMed: %s", warning)
     log.info("%d records match%s", plan.count, f" (in {plan.windows} date windows)" if plan.windows > 1 else "")
     yield StoredBatch(RunCounts(found=plan.count), [])
-    for number, xml in enumerate(client.efetch_batches(plan), start=1):
-        batch = store_records(store, parse_bytes(xml), run_id, source=f"efetch batch {number}")
-        yield batch
-        if stop:
-            stop.check()
+    with progress(plan.count, "record", "fetch") as bar:
+        for number, xml in enumerate(client.efetch_batches(plan), start=1):
+            batch = store_records(store, parse_bytes(xml), run_id, source=f"efetch batch {number}")
+            bar.update(batch.counts.new + batch.counts.updated + batch.counts.unchanged + batch.counts.failed)
+            yield batch
+            if stop:
+                stop.check()
+
+
+class _NoBar:
+    def update(self, _n: int = 1) -> None:
+        pass
+
+    def __enter__(self) -> _NoBar:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        pass
+
+
+def progress(total: int, unit: str, desc: str):  # noqa: ANN201 - a tqdm bar, or one that draws nothing
+    """A progress bar on an interactive terminal; elsewhere (cron, CI, logs) nothing: the log says it."""
+    if sys.stderr.isatty() and total > 1:
+        from tqdm import tqdm
+
+        return tqdm(total=total, unit=unit, desc=desc, file=sys.stderr, leave=False)
+    return _NoBar()
 
 
 @contextmanager

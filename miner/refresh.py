@@ -20,7 +20,7 @@ from spacy.language import Language
 
 from miner.eutils import EutilsClient
 from miner.extract import extract_pending
-from miner.jobs import StopFlag, store_records
+from miner.jobs import StopFlag, progress, store_records
 from miner.pubmed import Article, parse_bytes
 from miner.store import RunCounts, Store
 
@@ -96,14 +96,16 @@ def refresh(store: Store, client: EutilsClient, query: str, nlp: Language, finge
         counts.found = len(ids)
         log.info("%d records added or revised since %s", len(ids), since or "the beginning")
         fetched: set[str] = set()
-        for number, xml in enumerate(client.efetch_ids(ids), start=1):
-            records = list(parse_bytes(xml))
-            fetched.update(r.pmid for r in records if isinstance(r, Article))
-            batch = store_records(store, records, run_id, source=f"efetch batch {number}")
-            counts.add(batch.counts)
-            _note_articles(store, report, records, batch.changed)
-            if stop:
-                stop.check()
+        with progress(len(ids), "record", "refresh") as bar:
+            for number, xml in enumerate(client.efetch_ids(ids), start=1):
+                records = list(parse_bytes(xml))
+                fetched.update(r.pmid for r in records if isinstance(r, Article))
+                batch = store_records(store, records, run_id, source=f"efetch batch {number}")
+                counts.add(batch.counts)
+                _note_articles(store, report, records, batch.changed)
+                bar.update(len(records))
+                if stop:
+                    stop.check()
         if since is not None and check:
             report.deleted_articles = _check_deleted(store, client, query, fetched, run_id)
             counts.deleted += len(report.deleted_articles)

@@ -156,3 +156,10 @@ def test_a_killed_bulk_run_resumes(tmp_path: Path) -> None:
     process.wait(timeout=10)
     assert subprocess.run(command, capture_output=True, check=False).returncode == 0
     assert state(db) == state(reference)
+
+
+def test_force_processes_an_ingested_file_again(files: list[Path], tmp_path: Path) -> None:
+    db = tmp_path / "ev.db"
+    invoke("ingest", str(files[0]), "--db", str(db), "--no-extract")
+    again = invoke("ingest", str(files[0]), "--db", str(db), "--no-extract", "--force")
+    assert "1 files read" in again.output and "unchanged 30" in again.output

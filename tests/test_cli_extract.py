@@ -233,3 +233,17 @@ def test_an_unknown_ner_model_is_a_usage_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["explain", "--ner-model", "en_no_such_model", "--text", "a\nb",
                                       "--db", str(tmp_path / "x.db")])
     assert result.exit_code == 2 and "cannot load the NER model" in result.output
+
+
+def test_evaluate_lists_errors(tmp_path: Path) -> None:
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text(json.dumps({"pmid": "101", "relations": [
+        {"marker": "BSP", "cancer": "prostate", "use": "diagnosis"},
+        {"marker": "PSA", "cancer": "prostate", "use": "monitoring"}]}) + "\n")
+    xml = tmp_path / "one.xml"
+    xml.write_text(pubmed_set([article_xml("101", *ABSTRACTS["101"])]))
+    db = tmp_path / "ev.db"
+    invoke("ingest", str(xml), "--db", str(db))
+    result = invoke("evaluate", "--gold", str(gold), "--db", str(db), "--show-errors", "5")
+    assert "missed: 101/PSA/prostate/monitoring" in result.output
+    assert "marker+cancer+use       1.000  0.500  0.667" in result.output

@@ -91,6 +91,18 @@ def test_new_revised_deleted_and_retracted_records(standin: StandIn, cli_env: di
     assert next(reports.glob("*.json")).read_text().count('"pmid": "200"') == 1
 
 
+def test_overlap_days_sets_the_window(standin: StandIn, cli_env: dict, tmp_path: Path) -> None:
+    add(standin, "100", 40)
+    db = tmp_path / "ev.db"
+    refresh(db)
+    standin.log.clear()
+    refresh(db, "--overlap-days", "10")
+    search = next(r for r in standin.log if r.endpoint == "esearch")
+    assert search.params["mindate"] == (TODAY - timedelta(days=10)).strftime("%Y/%m/%d")
+    assert search.params["datetype"] == "edat"
+    assert {r.params.get("datetype") for r in standin.log if r.endpoint == "esearch"} == {"edat", "mdat"}
+
+
 def test_lexicon_or_extractor_change_re_extracts_everything(standin: StandIn, cli_env: dict, tmp_path: Path,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     add(standin, "100", 40)

@@ -117,6 +117,14 @@ def test_compare_with_a_reference(db: Path, tmp_path: Path) -> None:
     assert digest(db) == before
 
 
+def test_compare_min_articles(db: Path, tmp_path: Path) -> None:
+    reference = tmp_path / "ref.csv"
+    reference.write_text("marker,cancer,use\nALP,lung,prognosis\n")
+    result = invoke("compare", "--db", str(db), "--reference", str(reference), "--min-articles", "2",
+                    "--out", str(tmp_path / "c.md"))
+    assert "supported: 0; not found: 1; new rows: 1" in result.output  # ALP has one article, BSP three
+
+
 def test_compare_with_the_shipped_review_table(db: Path) -> None:
     result = invoke("compare", "--db", str(db))
     assert "reference rows: 1" in result.output and (db.parent / "comparison.md").exists()
