@@ -34,32 +34,11 @@ SECTION_ROLE = {
     "conclusion": "conclusion", "conclusions": "conclusion", "interpretation": "conclusion",
     "discussion": "conclusion", "summary": "conclusion",
 }
-RESULT_WORDS = re.compile(
-    r"\b(significant\w*|differences?|higher|lower|elevated|increased|decreased|correlated (with|to)|"
-    r"associated with|p\s*[<=≤])", re.IGNORECASE)
-COMPARES_GROUPS = re.compile(
-    r"\bwith-?,? (and|or|and/or) without (evidence of )?(bone|skeletal|osseous|bony|BMs?\b|metasta|lytic)|"
-    r"\bwithout (evidence of )?(bone|skeletal|osseous|bony) (metasta|involvement|lesion)|"
-    r"(\+BM|-BM|−BM)\b|\bM0\b.{0,60}\bM1\b|\bM1\b.{0,60}\bM0\b|\b(positive|negative) bone scan",
-    re.IGNORECASE)
-COMPARISON = re.compile(
-    r"\b(higher|lower|elevated|increased|decreased|raised|differ\w*|compared)\b", re.IGNORECASE)
-REPORTED = re.compile(r"\b(was|were|had|showed|found|revealed|demonstrated|observed|detected|did)\b", re.IGNORECASE)
-GENERIC_MARKERS = re.compile(r"\b(bio)?markers?\b|\bindicators\b|\bserolog\w*|\bmolecular model\b|\bturnover\b",
-                             re.IGNORECASE)
-MEASURED = re.compile(r"\b(measured|detected|determined|quantified|assessed|assayed|monitored|evaluated)\b", re.I)
 DESIGN_CONFIDENCE = 0.6
-REVIEW = re.compile(r"\b(review|overview)\b", re.IGNORECASE)
-CONTRAST = re.compile(r"\b(but|whereas|however|while|although|in contrast|unlike)\b|;", re.IGNORECASE)
-STATISTICS = re.compile(r"\b(p\s*[<=≤]|significant|AUC|area under|hazard ratio|HR\s*=|odds ratio|95%)", re.I)
-UP = re.compile(r"\b(elevated|higher|increased|raised|high|greater|rose|increase)\b", re.IGNORECASE)
-DOWN = re.compile(r"\b(lower|decreased|reduced|low|decline|declined|decrease|fell)\b", re.IGNORECASE)
 INHERENT_SAMPLE = {"CTC": "blood", "DTC": "bone_marrow", "PSA mRNA": "blood", "EBV DNA": "plasma",
                    "cOC": "blood", "MDSC": "blood", "hemoglobin": "blood", "NLR": "blood"}
 SURFACE_SAMPLE = (("u", "urine"), ("s", "serum"))
 SAMPLE_WORDS = {"serum": "serum", "plasma": "plasma", "urinary": "urine", "urine": "urine", "blood": "blood"}
-BONE_DISEASE = re.compile(
-    r"\b(bone disease|lytic (bone )?lesions?|bone lesions?|osteolytic|skeletal (events|involvement))", re.IGNORECASE)
 
 
 @dataclass
@@ -130,15 +109,17 @@ def sentence_roles(doc: Doc, lexicon: Lexicon, title_end: int, doc_text: str,
             role = "background"  # an Aims/Purpose section sentence that states no aim restates what is known
         elif role in ("background", "result") and aim:
             role = "objective"
-        if role in ("result", "conclusion", "objective") and lexicon_cue("background", text) and not _ours(text):
+        ours = lexicon.has("grammar", "ours", text)
+        if role in ("result", "conclusion", "objective") and lexicon_cue("background", text) and not ours:
             role = "background"
-        elif role in ("result", "objective") and lexicon_cue("methods", text) and not RESULT_WORDS.search(text):
+        elif role in ("result", "objective") and lexicon_cue("methods", text) and not lexicon.has(
+                "grammar", "result_words", text):
             role = "methods"
-        if role == "result" and section is None and not study_started and not _ours(text) \
-                and not REPORTED.search(text):
+        if role == "result" and section is None and not study_started and not ours \
+                and not lexicon.has("grammar", "reported", text):
             role = "background"  # before an unstructured abstract states its aim: what is already known
         study_started = (study_started or role in ("objective", "methods") or section in ("result", "conclusion")
-                         or _ours(text))
+                         or ours)
         roles.append((sent, role, text))
     return roles
 
@@ -148,19 +129,15 @@ def _has_marker(marker_starts: list[int], sent: Span) -> bool:
     return i < len(marker_starts) and marker_starts[i] < sent.end_char
 
 
-def _ours(text: str) -> bool:
-    return bool(re.search(r"\b(we|our|this study|the present study|in this study|here)\b", text, re.I))
-
-
 def find_relations(doc: Doc, lexicon: Lexicon, title_end: int, text: str) -> Extraction:
     """The relations of one analysed abstract; ``text`` is the document's text (``doc.text``)."""
     entities = list(doc.spans["entities"])
     if not lexicon.has("context", "bone", text) and not (
-        BONE_DISEASE.search(text) and any(e.kb_id_ == "multiple_myeloma" for e in entities)
+        lexicon.has("grammar", "bone_disease", text) and any(e.kb_id_ == "multiple_myeloma" for e in entities)
     ):
         return Extraction([], [], quiet_reason="no bone-metastasis context in this abstract")
-    compares_groups = bool(COMPARES_GROUPS.search(text))
-    review = bool(REVIEW.search(text[:title_end]))
+    compares_groups = lexicon.has("grammar", "compares_groups", text)
+    review = lexicon.has("grammar", "review", text[:title_end])
     study_cancers = _study_cancers(entities, title_end)
     abstract_sample = _abstract_sample(entities)
     notes: list[SentenceNote] = []
@@ -173,8 +150,8 @@ def find_relations(doc: Doc, lexicon: Lexicon, title_end: int, text: str) -> Ext
         cancers = sorted({e.kb_id_ for e in in_sent if e.label_ == "CANCER"})
         uses = {u: c for u in USES if (c := lexicon.cue("use", u, sent_text))} if markers else {}
         if not uses and compares_groups and role in ("result", "conclusion") and (
-                comparison := COMPARISON.search(sent_text)):
-            uses = {"diagnosis": [f"{comparison.group(0)} (study compares patients with and without bone metastases)"]}
+                comparison := lexicon.cue("grammar", "comparison", sent_text)):
+            uses = {"diagnosis": [f"{comparison[0]} (study compares patients with and without bone metastases)"]}
         note = SentenceNote(index, sent_text, role, [m.kb_id_ for m in markers], cancers, uses, "")
         notes.append(note)
         if not markers:
@@ -183,7 +160,7 @@ def find_relations(doc: Doc, lexicon: Lexicon, title_end: int, text: str) -> Ext
         if role in ("background", "methods"):
             note.outcome = f"{role} statement: not evidence from this study"
             continue
-        if review and (role in ("title", "objective") or not STATISTICS.search(sent_text)):
+        if review and (role in ("title", "objective") or not lexicon.has("grammar", "statistics", sent_text)):
             note.outcome = "a review's statement without a reported result"
             continue
         if lexicon.has("sentence", "treatment_effect", sent_text):
@@ -196,17 +173,17 @@ def find_relations(doc: Doc, lexicon: Lexicon, title_end: int, text: str) -> Ext
         if not targets:
             note.outcome = "no cancer in the sentence or the study"
             continue
-        confidence = ROLE_CONFIDENCE[role] + (0.1 if STATISTICS.search(sent_text) else 0.0)
+        confidence = ROLE_CONFIDENCE[role] + (0.1 if lexicon.has("grammar", "statistics", sent_text) else 0.0)
         made = []
         for marker in markers:
-            segment = _segment(sent_text, marker.start_char - sent.start_char)
+            segment = _segment(lexicon, sent_text, marker.start_char - sent.start_char)
             finding = _finding(lexicon, segment)
             for cancer in targets:
                 for use, cues in uses.items():
                     relation = Relation(
                         marker=marker.kb_id_, marker_surface=marker.text,
                         category=_category(lexicon, marker), candidate=bool(marker._.candidate),
-                        cancer=cancer, use=use, finding=finding, direction=_direction(segment),
+                        cancer=cancer, use=use, finding=finding, direction=_direction(lexicon, segment),
                         sample=_sample(marker, in_sent, abstract_sample), confidence=round(min(confidence, 1.0), 2),
                         sentence=sent_text, start=sent.start_char, end=sent.end_char, cues=cues)
                     key = (relation.marker, cancer, use)
@@ -225,7 +202,7 @@ def _design_relations(title: str, lexicon: Lexicon, roles: list[tuple[Span, str,
                       study_cancers: list[str], abstract_sample: str | None, review: bool) -> list[Relation]:
     """A title that names a use for markers in general ('bone turnover markers for monitoring ...')
     gives that use — the first it names — to each marker the methods say were measured."""
-    if review or not GENERIC_MARKERS.search(title) or any(
+    if review or not lexicon.has("grammar", "generic_markers", title) or any(
             e.label_ == "MARKER" and e.start_char < len(title) for e in entities):
         return []
     found = [(m.start(), use) for use in USES for p in lexicon.cues["use"][use] if (m := p.search(title))]
@@ -234,7 +211,7 @@ def _design_relations(title: str, lexicon: Lexicon, roles: list[tuple[Span, str,
     use = min(found)[1]
     relations = []
     for sent, role, sent_text in roles:
-        if role != "methods" or not MEASURED.search(sent_text):
+        if role != "methods" or not lexicon.has("grammar", "measured", sent_text):
             continue
         for marker in (e for e in entities if e.label_ == "MARKER" and sent.start <= e.start < sent.end):
             if marker._.candidate:
@@ -266,9 +243,9 @@ def _study_cancers(entities: list[Span], title_end: int) -> list[str]:
     return sorted(c for c, n in counts.items() if n * 2 >= top)
 
 
-def _segment(text: str, offset: int) -> str:
+def _segment(lexicon: Lexicon, text: str, offset: int) -> str:
     """The part of the sentence (at the marker's offset) the marker belongs to, cut at contrast words."""
-    cuts = [0] + [m.start() for m in CONTRAST.finditer(text)] + [len(text)]
+    cuts = [0] + [m.start() for m in lexicon.combined[("grammar", "contrast")].finditer(text)] + [len(text)]
     for a, b in zip(cuts, cuts[1:], strict=False):
         if a <= offset < b:
             return text[a:b]
@@ -278,13 +255,13 @@ def _segment(text: str, offset: int) -> str:
 def _finding(lexicon: Lexicon, segment: str) -> str:
     if lexicon.has("finding", "refutes", segment):
         return "refutes"
-    if lexicon.has("finding", "unclear", segment) and not STATISTICS.search(segment):
+    if lexicon.has("finding", "unclear", segment) and not lexicon.has("grammar", "statistics", segment):
         return "unclear"
     return "supports"
 
 
-def _direction(segment: str) -> str | None:
-    up, down = UP.search(segment), DOWN.search(segment)
+def _direction(lexicon: Lexicon, segment: str) -> str | None:
+    up, down = lexicon.has("grammar", "up", segment), lexicon.has("grammar", "down", segment)
     if up and not down:
         return "elevated"
     if down and not up:
