@@ -36,14 +36,6 @@ CANDIDATE_POSITION = re.compile(
     r"\b(serum|plasma|circulating|urinary|urine|blood|soluble)\s+([A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*)\b"
     r"|\b([A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*)\s+(?=(levels?|concentrations?|expression|values?)\b)",
     re.IGNORECASE)
-NOT_MARKERS = {
-    "ELISA", "ROC", "AUC", "CI", "HR", "HRs", "OR", "OS", "PFS", "CSS", "BM", "BMs", "SD", "SE", "RT",
-    "CT", "MRI", "PET", "SPECT", "BSI", "BMI", "ECOG", "TNM", "USA", "UK", "RNA", "DNA", "PCR", "IU",
-    "II", "III", "IV", "ISS", "GS", "NS", "MGUS", "SRE", "SREs", "ZA", "ZOL", "BP", "BPs", "AI", "AIs",
-    "RIA", "ECLIA", "ADT", "LHRH", "ng", "mL", "pg", "BCE", "eGFR", "RCT", "RCTs", "BTMs", "BTM",
-    "NACT", "pCR", "MAI", "M1", "M0", "HS", "BF", "MBD", "SSR", "DS", "VRD", "RD", "BPH", "PC", "BC",
-    "miRNA", "miRNAs", "microRNA", "microRNAs", "mRNA", "mRNAs", "lncRNA", "lncRNAs", "circRNA", "ncRNA",
-}
 
 
 def _short(synonym: str) -> bool:
@@ -191,7 +183,7 @@ class EntityFinder:
                     yield self._span(doc, ent.start, ent.end, "CANCER", canonical, "model")
             elif ent.label_ in ("GENE_OR_GENE_PRODUCT", "GENE", "PROTEIN", "CHEMICAL", "SIMPLE_CHEMICAL"):
                 canonical = self.lexicon.marker_for(ent.text)
-                if canonical or (ent.label_ != "CHEMICAL" and ent.text not in NOT_MARKERS):
+                if canonical or (ent.label_ != "CHEMICAL" and ent.text not in self.lexicon.not_markers):
                     yield self._span(doc, ent.start, ent.end, "MARKER", canonical or ent.text, "model",
                                      candidate=canonical is None)
 
@@ -277,10 +269,9 @@ class EntityFinder:
         words = {w for syn in (marker.synonyms if marker else ()) for w in re.findall(r"[a-z]{4,}", syn.lower())}
         return bool(words & set(re.findall(r"[a-z]{4,}", long_form.text.lower())))
 
-    @staticmethod
-    def _biomarker_like(short: Span) -> bool:
+    def _biomarker_like(self, short: Span) -> bool:
         long_form = short._.long_form.text.lower()
-        return bool(SYMBOL.match(short.text)) and short.text not in NOT_MARKERS and bool(re.search(
+        return bool(SYMBOL.match(short.text)) and short.text not in self.lexicon.not_markers and bool(re.search(
             r"protein|factor|ligand|receptor|antigen|kinase|peptide|hormone|enzyme|inhibitor|rna\b|dna\b|"
             r"microrna|chemokine|interleukin|cytokine|globulin|collagen|telopeptide|phosphatase", long_form))
 
@@ -290,7 +281,7 @@ class EntityFinder:
         for m in CANDIDATE_POSITION.finditer(text):
             word, start = (m.group(2), m.start(2)) if m.group(2) else (m.group(3), m.start(3))
             end = start + len(word)
-            if word in NOT_MARKERS or len(word) < 3 or not SYMBOL.match(word) or not any(
+            if word in self.lexicon.not_markers or len(word) < 3 or not SYMBOL.match(word) or not any(
                     c.isupper() for c in word[1:]) or any(a < end and start < b for a, b in taken):
                 continue
             if self.lexicon.cancer_for(word):

@@ -16,7 +16,7 @@ from functools import lru_cache
 
 from miner.config import corpus_path
 
-FILES = ("markers.csv", "cancers.csv", "samples.csv", "cues.toml")
+FILES = ("markers.csv", "cancers.csv", "samples.csv", "cues.toml", "not_markers.txt")
 GREEK = {"α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "κ": "kappa", "µ": "mu", "μ": "mu"}
 
 
@@ -51,6 +51,7 @@ class Lexicon:
     cancers: dict[str, Cancer]
     samples: dict[str, tuple[str, ...]]
     cues: dict[str, dict[str, list[re.Pattern[str]]]]
+    not_markers: frozenset[str] = frozenset()
     marker_keys: dict[str, str] = field(default_factory=dict)
     cancer_keys: dict[str, str] = field(default_factory=dict)
     combined: dict[tuple[str, str], re.Pattern[str]] = field(default_factory=dict)
@@ -150,7 +151,9 @@ def load_lexicon() -> Lexicon:
         group: {name: [re.compile(p, re.IGNORECASE) for p in patterns] for name, patterns in table.items()}
         for group, table in raw.items()
     }
-    return Lexicon(markers, cancers, samples, cues)
+    lines = corpus_path("not_markers.txt").read_text(encoding="utf-8").splitlines()
+    not_markers = frozenset(ln.strip() for ln in lines if ln.strip() and not ln.startswith("#"))
+    return Lexicon(markers, cancers, samples, cues, not_markers)
 
 
 @lru_cache(maxsize=1)
