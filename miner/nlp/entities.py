@@ -98,12 +98,12 @@ class EntityFinder:
         found.extend(self._mirnas(doc, text))
         found.extend(self._coordinated_cancers(doc, text))
         found.extend(self._model_entities(doc))
-        found, abbreviation_rejects = self._apply_abbreviations(doc, found)
+        found, abbreviation_rejects = self._apply_abbreviations(doc, text, found)
         rejected.extend(abbreviation_rejects)
         found.extend(self._candidates(doc, text, found))
         kept, unsupported = self._support(found)
         rejected.extend(unsupported)
-        kept, in_ratios = self._ratios(doc, filter_spans(kept))
+        kept, in_ratios = self._ratios(text, filter_spans(kept))
         rejected.extend(in_ratios)
         doc.spans["entities"] = kept
         doc.spans["rejected"] = rejected
@@ -127,8 +127,10 @@ class EntityFinder:
               candidate: bool = False, ambiguous: bool = False) -> Span:
         span = Span(doc, start, end, label=label, kb_id=canonical)
         span._.source = source
-        span._.candidate = candidate
-        span._.reason = "ambiguous" if ambiguous else None
+        if candidate:  # extension defaults are None: set only what differs
+            span._.candidate = True
+        if ambiguous:
+            span._.reason = "ambiguous"
         return span
 
     def _char_span(self, doc: Doc, start: int, end: int, label: str, canonical: str, source: str,
@@ -187,7 +189,7 @@ class EntityFinder:
                     yield self._span(doc, ent.start, ent.end, "MARKER", canonical or ent.text, "model",
                                      candidate=canonical is None)
 
-    def _apply_abbreviations(self, doc: Doc, found: list[Span]) -> tuple[list[Span], list[Span]]:
+    def _apply_abbreviations(self, doc: Doc, text: str, found: list[Span]) -> tuple[list[Span], list[Span]]:
         """Short forms defined in the abstract take the meaning of their long form."""
         if not Doc.has_extension("abbreviations"):
             return found, []
@@ -203,8 +205,9 @@ class EntityFinder:
             return found, []
         kept, rejected = [], []
         for span in found:
-            if span.text in meaning and span.label_ in ("MARKER", "CANCER"):
-                resolved = meaning[span.text]
+            surface = text[span.start_char : span.end_char]
+            if surface in meaning and span.label_ in ("MARKER", "CANCER"):
+                resolved = meaning[surface]
                 agrees = resolved == (span.label_, span.kb_id_) or (
                     resolved is None and self._long_form_agrees(doc, span))
                 if not agrees:
@@ -293,15 +296,16 @@ class EntityFinder:
                 yield span
 
     @staticmethod
-    def _ratios(doc: Doc, spans: list[Span]) -> tuple[list[Span], list[Span]]:
+    def _ratios(text: str, spans: list[Span]) -> tuple[list[Span], list[Span]]:
         """'sRANKL/OPG', 'RANKL-OPG ratio': the members of a ratio are not evaluated on their own."""
         markers = [s for s in spans if s.label_ == "MARKER"]
         members: set[int] = set()
         for first, second in zip(markers, markers[1:], strict=False):
-            between = doc[first.end : second.start].text.strip()
-            after = doc[second.end : second.end + 1].text.lower()
-            joined = between == "/" and doc[first.end - 1].whitespace_ == "" and doc[first.end].whitespace_ == ""
-            if joined or (between in ("/", ":", "-", "to") and after.startswith("ratio")):
+            between = text[first.end_char : second.start_char]
+            if len(between) > 5:
+                continue
+            after = text[second.end_char : second.end_char + 7].lstrip().lower()
+            if between == "/" or (between.strip() in ("/", ":", "-", "to") and after.startswith("ratio")):
                 members.update((first.start, second.start))
         kept, rejected = [], []
         for span in spans:

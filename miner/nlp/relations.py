@@ -131,7 +131,8 @@ def _has_marker(marker_starts: list[int], sent: Span) -> bool:
 
 def find_relations(doc: Doc, lexicon: Lexicon, title_end: int, text: str) -> Extraction:
     """The relations of one analysed abstract; ``text`` is the document's text (``doc.text``)."""
-    entities = list(doc.spans["entities"])
+    entities = sorted(doc.spans["entities"], key=lambda e: e.start)
+    starts = [e.start for e in entities]
     if not lexicon.has("context", "bone", text) and not (
         lexicon.has("grammar", "bone_disease", text) and any(e.kb_id_ == "multiple_myeloma" for e in entities)
     ):
@@ -145,7 +146,8 @@ def find_relations(doc: Doc, lexicon: Lexicon, title_end: int, text: str) -> Ext
     marker_starts = sorted(e.start_char for e in entities if e.label_ == "MARKER")
     roles = sentence_roles(doc, lexicon, title_end, text, marker_starts)
     for index, (sent, role, sent_text) in enumerate(roles):
-        in_sent = [e for e in entities if e.start >= sent.start and e.end <= sent.end]
+        in_sent = [e for e in entities[bisect_left(starts, sent.start) : bisect_left(starts, sent.end)]
+                   if e.end <= sent.end]
         markers = [e for e in in_sent if e.label_ == "MARKER"]
         cancers = sorted({e.kb_id_ for e in in_sent if e.label_ == "CANCER"})
         uses = {u: c for u in USES if (c := lexicon.cue("use", u, sent_text))} if markers else {}
@@ -276,7 +278,10 @@ def _category(lexicon: Lexicon, marker: Span) -> str:
 
 
 def _abstract_sample(entities: list[Span]) -> str | None:
+    """The sample the abstract names most (also as the first word of a marker: 'serum osteoprotegerin')."""
     counts = Counter(e.kb_id_ for e in entities if e.label_ == "SAMPLE" and e.kb_id_ != "tissue")
+    counts.update(SAMPLE_WORDS[w] for e in entities if e.label_ == "MARKER" and " " in e.text
+                  and (w := e.text.split()[0].lower()) in SAMPLE_WORDS)
     return counts.most_common(1)[0][0] if counts else None
 
 
