@@ -154,8 +154,7 @@ def write_results(store: Store, results: Iterable[FileResult], run_id: int, tota
             bar.update(1)
             if stop:
                 stop.check()
-    if extracting:
-        store.rebuild_summary()
+    store.refresh_summary()
     return counts, errors
 
 

@@ -128,7 +128,7 @@ def extract_pending(store: Store, nlp: Language, fingerprint: str, run_id: int, 
             log.info("extracted %d/%d articles", min(start + batch, len(todo)), len(todo))
             if stop:
                 stop.check()
-    store.rebuild_summary()
+    store.refresh_summary()
     return counts
 
 
@@ -137,6 +137,7 @@ def save_extractions(store: Store, results: list[Extracted], fingerprint: str, r
     counts = RunCounts(extracted=len(results))
     if not results:
         return counts
+    store.summary_stale = True
     db = store.db
     pmids = [r.pmid for r in results]
     marks = ",".join("?" * len(pmids))

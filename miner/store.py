@@ -78,6 +78,8 @@ class Store:
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open {self.path} as an SQLite database: {exc}") from None
         self.db = sqlite_utils.Database(conn)
+        self.summary_stale = False
+        """Set when evidence changes; `refresh_summary` then rebuilds the summary, once."""
         self._check_owner()
         if write:
             try:
@@ -209,10 +211,8 @@ class Store:
             return int(self.db["runs"].insert(row).last_pk)
 
     def finish_run(self, run_id: int, status: str, counts: RunCounts, message: str | None = None) -> None:
-        """Record how a run ended; evidence that left with revised, deleted or retracted articles
-        leaves the summary too."""
-        if counts.updated or counts.deleted or counts.retracted:
-            self.rebuild_summary()
+        """Record how a run ended, with the summary brought up to date with the run's evidence."""
+        self.refresh_summary()
         with self.db.conn:
             self.db["runs"].update(
                 run_id, {**asdict(counts), "status": status, "finished": now(), "message": message}
@@ -284,9 +284,15 @@ class Store:
         return len(targets)
 
     def drop_evidence(self, pmids: list[str]) -> None:
+        self.summary_stale = True
         marks = ",".join("?" * len(pmids))
         self.db.execute(f"delete from evidence where pmid in ({marks})", pmids)
         self.db.execute(f"delete from mentions where pmid in ({marks})", pmids)
+
+    def refresh_summary(self) -> None:
+        """Rebuild the summary if evidence changed since it was last built in this process."""
+        if self.summary_stale:
+            self.rebuild_summary()
 
     def rebuild_summary(self) -> None:
         """The summary table: one row per (marker, cancer, use) over the evidence of active articles,
@@ -294,6 +300,7 @@ class Store:
         with self.db.conn:
             self.db.execute("delete from summary")
             self.db.execute(SUMMARY_SQL)
+        self.summary_stale = False
 
     def checkpoint(self) -> None:
         """Fold the WAL into the main file, so that a read-only (immutable) open sees everything."""
