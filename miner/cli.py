@@ -296,14 +296,14 @@ def status(db_path: Path | None, as_json: bool) -> None:
 
 # -- extraction ----------------------------------------------------------------------------------
 def extract_into(store: Store, ner_model: str | None, counts: RunCounts, run_id: int, *, everything: bool = False,
-                 pmids: list[str] | None = None, n_process: int = 1, stop=None) -> None:  # noqa: ANN001
+                 n_process: int = 1, stop=None) -> None:  # noqa: ANN001
     from miner.extract import extract_pending
     from miner.nlp.pipeline import extractor_fingerprint
 
     fingerprint = extractor_fingerprint(ner_model)
     store.db["runs"].update(run_id, {"extractor_version": fingerprint})
     counts.add(extract_pending(store, load_nlp(ner_model), fingerprint, run_id, everything=everything,
-                               pmids=pmids, n_process=n_process, ner_model=ner_model, stop=stop))
+                               n_process=n_process, ner_model=ner_model, stop=stop))
 
 
 @cli.command()

@@ -36,19 +36,13 @@ class StoredText:
     abstract: str
 
 
-def pending(store: Store, fingerprint: str, everything: bool = False, pmids: list[str] | None = None,
-            ) -> list[str]:
+def pending(store: Store, fingerprint: str, everything: bool = False) -> list[str]:
     """PMIDs of active articles that need (re-)extraction."""
     where = "status = 'active'"
     args: list[object] = []
     if not everything:
         where += " and (extracted_with is null or extracted_with != ?)"
         args.append(fingerprint)
-    if pmids is not None:
-        if not pmids:
-            return []
-        where += f" and pmid in ({','.join('?' * len(pmids))})"
-        args.extend(pmids)
     return [r[0] for r in store.db.execute(f"select pmid from articles where {where} order by pmid", args)]
 
 
@@ -113,10 +107,10 @@ class Extractor:
 
 
 def extract_pending(store: Store, nlp: Language, fingerprint: str, run_id: int, *, everything: bool = False,
-                    pmids: list[str] | None = None, batch: int = 500, n_process: int = 1,
+                    batch: int = 500, n_process: int = 1,
                     ner_model: str | None = None, stop: StopFlag | None = None) -> RunCounts:
     """Extract what is pending, one batch of articles a transaction."""
-    todo = pending(store, fingerprint, everything, pmids)
+    todo = pending(store, fingerprint, everything)
     counts = RunCounts()
     sync_reference_tables(store, load_lexicon())
     log.info("%d articles to extract", len(todo))
