@@ -29,8 +29,10 @@ class Interrupted(Exception):
 @dataclass
 class StoredBatch:
     counts: RunCounts
-    changed: list[str]
-    """PMIDs whose stored content is new or changed: what needs extracting."""
+    new: list[str]
+    """PMIDs stored for the first time."""
+    revised: list[str]
+    """PMIDs whose stored content changed."""
 
 
 def store_records(store: Store, records: Iterable[Record], run_id: int, source: str) -> StoredBatch:
@@ -49,11 +51,11 @@ def store_records(store: Store, records: Iterable[Record], run_id: int, source: 
             counts.failed += 1
             log.error("%s: record %d%s skipped: %s", source, record.index + 1,
                       f" (PMID {record.pmid})" if record.pmid else "", record.message)
-    saved, changed = store.save_articles(articles, run_id)
+    saved, new, revised = store.save_articles(articles, run_id)
     counts.add(saved)
     if deleted:
         counts.deleted += store.mark_deleted(deleted, run_id)
-    return StoredBatch(counts, changed)
+    return StoredBatch(counts, new, revised)
 
 
 class StopFlag:
@@ -101,7 +103,7 @@ def fetch_query(
     for warning in plan.warnings:
         log.warning("PubMed: %s", warning)
     log.info("%d records match%s", plan.count, f" (in {plan.windows} date windows)" if plan.windows > 1 else "")
-    yield StoredBatch(RunCounts(found=plan.count), [])
+    yield StoredBatch(RunCounts(found=plan.count), [], [])
     with progress(plan.count, "record", "fetch") as bar:
         for number, xml in enumerate(client.efetch_batches(plan), start=1):
             batch = store_records(store, parse_bytes(xml), run_id, source=f"efetch batch {number}")

@@ -102,7 +102,9 @@ def refresh(store: Store, client: EutilsClient, query: str, nlp: Language, finge
                 fetched.update(r.pmid for r in records if isinstance(r, Article))
                 batch = store_records(store, records, run_id, source=f"efetch batch {number}")
                 counts.add(batch.counts)
-                _note_articles(store, report, records, batch.changed)
+                titles = {r.pmid: r.title for r in records if isinstance(r, Article)}
+                report.new_articles += [{"pmid": p, "title": titles.get(p, "")} for p in batch.new]
+                report.revised_articles += batch.revised
                 bar.update(len(records))
                 if stop:
                     stop.check()
@@ -124,16 +126,6 @@ def refresh(store: Store, client: EutilsClient, query: str, nlp: Language, finge
     report.new_candidates = sorted({r[0] for r in store.db.execute(
         "select marker from markers where in_lexicon = 0")} - candidates_before)
     return report
-
-
-def _note_articles(store: Store, report: RefreshReport, records: list, changed: list[str]) -> None:
-    titles = {r.pmid: r.title for r in records if isinstance(r, Article)}
-    for pmid in changed:
-        first_seen = store.db.execute("select first_seen_run from articles where pmid = ?", [pmid]).fetchone()
-        if first_seen and first_seen[0] == report.run_id:
-            report.new_articles.append({"pmid": pmid, "title": titles.get(pmid, "")})
-        else:
-            report.revised_articles.append(pmid)
 
 
 def _check_deleted(store: Store, client: EutilsClient, query: str, fetched: set[str], run_id: int) -> list[str]:

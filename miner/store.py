@@ -220,13 +220,14 @@ class Store:
         self.checkpoint()
 
     # -- articles ------------------------------------------------------------------------------
-    def save_articles(self, articles: Iterable[Article], run_id: int) -> tuple[RunCounts, list[str]]:
-        """Upsert one batch in one transaction: the counts, and the PMIDs new or changed."""
+    def save_articles(self, articles: Iterable[Article], run_id: int) -> tuple[RunCounts, list[str], list[str]]:
+        """Upsert one batch in one transaction: the counts, the PMIDs new, and the PMIDs revised."""
         counts = RunCounts()
-        changed: list[str] = []
+        new: list[str] = []
+        revised: list[str] = []
         batch = {a.pmid: a for a in articles}  # a later copy of a PMID in a batch wins
         if not batch:
-            return counts, changed
+            return counts, new, revised
         with self.db.conn:
             known = self._hashes(list(batch))
             retraction_targets: list[str] = []
@@ -236,13 +237,13 @@ class Store:
                 if pmid not in known:
                     new_rows.append({**article_row(article, digest), "first_seen_run": run_id,
                                      "last_seen_run": run_id, "changed_run": run_id})
-                    changed.append(pmid)
+                    new.append(pmid)
                 elif known[pmid] != digest:
                     self.db["articles"].update(
                         pmid, {**article_row(article, digest), "last_seen_run": run_id, "changed_run": run_id})
                     self.drop_evidence([pmid])
                     counts.updated += 1
-                    changed.append(pmid)
+                    revised.append(pmid)
                 else:
                     unchanged.append((run_id, pmid))
                 if article.retracted:
@@ -255,7 +256,7 @@ class Store:
             counts.new, counts.unchanged = len(new_rows), len(unchanged)
             if retraction_targets:
                 counts.retracted += self._mark(retraction_targets, "retracted", run_id)
-        return counts, changed
+        return counts, new, revised
 
     def _hashes(self, pmids: list[str]) -> dict[str, str]:
         """Content hashes of known PMIDs; a deleted one hashes to '' so that its return updates it."""
