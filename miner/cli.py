@@ -393,8 +393,8 @@ def evaluate(gold: Path, db_path: Path | None, show_errors: int, as_json: bool) 
         gold_rows = scorer.read_gold(gold)
     except ValueError as exc:
         raise Failed(str(exc)) from None
-    system = list(evidence_rows(store))
-    scores = scorer.score(gold_rows, system)
+    gold_sets, system_sets = scorer.keyed(gold_rows, list(evidence_rows(store)))
+    scores = scorer.score(gold_sets, system_sets)
     if as_json:
         click.echo(json.dumps({k: {"precision": round(s.precision, 4), "recall": round(s.recall, 4),
                                    "f1": round(s.f1, 4), "tp": s.tp, "fp": s.fp, "fn": s.fn}
@@ -405,7 +405,7 @@ def evaluate(gold: Path, db_path: Path | None, show_errors: int, as_json: bool) 
         for name, s in scores.items():
             click.echo(f"{name:<22}{s.precision:>7.3f}{s.recall:>7.3f}{s.f1:>7.3f}{s.tp:>6}{s.fp:>6}{s.fn:>6}")
     if show_errors:
-        missed, false = scorer.errors(gold_rows, system)
+        missed, false = scorer.errors(gold_sets, system_sets)
         click.echo("missed: " + "; ".join("/".join(k) for k in missed[:show_errors]))
         click.echo("false:  " + "; ".join("/".join(k) for k in false[:show_errors]))
 

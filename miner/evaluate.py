@@ -53,8 +53,8 @@ def read_gold(path: Path) -> list[dict]:
         raise ValueError(f"cannot read the gold file {path}: {exc}") from None
 
 
-def score(gold: list[dict], system: list[dict]) -> dict[str, Score]:
-    """Scores per level and per use (keys 'use=diagnosis', ...)."""
+def keyed(gold: list[dict], system: list[dict]) -> tuple[list[set], list[set]]:
+    """Gold and system relations as key sets at the three levels, system rows kept to the gold PMIDs."""
     pmids = {str(g["pmid"]) for g in gold}
     gold_sets: list[set] = [set(), set(), set()]
     for g in gold:
@@ -69,6 +69,11 @@ def score(gold: list[dict], system: list[dict]) -> dict[str, Score]:
             for level, key in zip(system_sets, _keys(pmid, row["marker"], row.get("cancer"), row.get("use")),
                                   strict=True):
                 level.add(key)
+    return gold_sets, system_sets
+
+
+def score(gold_sets: list[set], system_sets: list[set]) -> dict[str, Score]:
+    """Scores per level and per use (keys 'use=diagnosis', ...)."""
     result = {name: Score(len(g & s), len(s - g), len(g - s))
               for name, g, s in zip(LEVELS, gold_sets, system_sets, strict=True)}
     for use in USES:
@@ -78,10 +83,6 @@ def score(gold: list[dict], system: list[dict]) -> dict[str, Score]:
     return result
 
 
-def errors(gold: list[dict], system: list[dict]) -> tuple[list[tuple], list[tuple]]:
+def errors(gold_sets: list[set], system_sets: list[set]) -> tuple[list[tuple], list[tuple]]:
     """Misses and false hits at the marker+cancer+use level."""
-    pmids = {str(g["pmid"]) for g in gold}
-    g = {_keys(str(x["pmid"]), r["marker"], r["cancer"], r["use"])[2] for x in gold for r in x["relations"]}
-    s = {_keys(str(r["pmid"]), r["marker"], r.get("cancer"), r.get("use"))[2] for r in system
-         if str(r["pmid"]) in pmids}
-    return sorted(g - s), sorted(s - g)
+    return sorted(gold_sets[2] - system_sets[2]), sorted(system_sets[2] - gold_sets[2])
