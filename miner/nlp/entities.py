@@ -38,6 +38,11 @@ CANDIDATE_POSITION = re.compile(
     re.IGNORECASE)
 
 
+def doc_text(doc: Doc) -> str:
+    """The document's text, kept by `analyse` so that components need not rebuild it from tokens."""
+    return doc.user_data.get("text") or doc.text
+
+
 def _short(synonym: str) -> bool:
     """Acronyms and symbols are matched case-sensitively; names, case-insensitively."""
     return len(synonym) <= 6 or not synonym.islower() and " " not in synonym
@@ -93,7 +98,7 @@ class EntityFinder:
             for match_id, start, end in matcher(doc):
                 label, canonical, ambiguous = self.keys[vocab.strings[match_id]]
                 found.append(self._span(doc, start, end, label, canonical, "lexicon", ambiguous=ambiguous))
-        text = doc.user_data.get("text") or doc.text
+        text = doc_text(doc)
         found = list(self._molecular_forms(doc, found))
         found.extend(self._mirnas(doc, text))
         found.extend(self._coordinated_cancers(doc, text))

@@ -20,7 +20,7 @@ from scispacy.custom_tokenizer import combined_rule_tokenizer
 from spacy.language import Language
 from spacy.tokens import Doc
 
-import miner.nlp.entities  # noqa: F401  (registers miner_entities)
+from miner.nlp.entities import doc_text  # (importing it registers miner_entities)
 from miner.nlp.lexicon import lexicon_hash, load_lexicon
 from miner.nlp.relations import Extraction, find_relations
 
@@ -41,11 +41,6 @@ def extractor_fingerprint(ner_model: str | None = None) -> str:
 
 SENTENCE_END = re.compile(r"[.!?][)\]\"']?\s+(?=[A-Z0-9(\[])|\n+\s*")
 NOT_AN_END = re.compile(r"(\b(vs|v|e\.g|i\.e|et al|Fig|Figs|approx|ca|no|No|cf|resp|Dr|St|incl|vol|Ref)|\b[A-Z])$")
-
-
-def doc_text(doc: Doc) -> str:
-    """The document's text, kept by `analyse` so that components need not rebuild it from tokens."""
-    return doc.user_data.get("text") or doc.text
 
 
 @Language.component("miner_sentences")
