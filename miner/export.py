@@ -21,11 +21,12 @@ def evidence_rows(store: Store, cancer: str | None = None, use: str | None = Non
     """Evidence of active articles, with the article's year and title, filtered as asked."""
     where, args = _filters("e.", cancer, use)
     where.append("a.status = 'active'")
+    join = ""
     if min_articles > 1:
-        where.append("(select count(distinct pmid) from evidence x where x.marker = e.marker and "
-                     "x.cancer = e.cancer and x.use = e.use) >= ?")
+        join = "join summary s on s.marker = e.marker and s.cancer = e.cancer and s.use = e.use "
+        where.append("s.articles >= ?")
         args.append(min_articles)
-    sql = (f"select e.*, a.year, a.title from evidence e join articles a on a.pmid = e.pmid "
+    sql = (f"select e.*, a.year, a.title from evidence e join articles a on a.pmid = e.pmid {join}"
            f"where {' and '.join(where)} order by e.marker, e.cancer, e.use, e.pmid")
     for row in store.db.query(sql, args):
         yield {c: row[c] for c in EVIDENCE_COLUMNS}
