@@ -37,7 +37,7 @@ class Score:
         return 2 * p * r / (p + r) if p + r else 0.0
 
 
-def _keys(pmid: str, marker: str, cancer: str, use: str) -> tuple[tuple, ...]:
+def relation_keys(pmid: str, marker: str, cancer: str, use: str) -> tuple[tuple, ...]:
     lexicon = load_lexicon()
     m = lexicon.marker_for(marker) or fold(marker)
     c = lexicon.cancer_for(cancer or "") or fold(cancer or "")
@@ -59,14 +59,14 @@ def keyed(gold: list[dict], system: list[dict]) -> tuple[list[set], list[set]]:
     gold_sets: list[set] = [set(), set(), set()]
     for g in gold:
         for rel in g.get("relations", []):
-            for level, key in zip(gold_sets, _keys(str(g["pmid"]), rel["marker"], rel["cancer"], rel["use"]),
+            for level, key in zip(gold_sets, relation_keys(str(g["pmid"]), rel["marker"], rel["cancer"], rel["use"]),
                                   strict=True):
                 level.add(key)
     system_sets: list[set] = [set(), set(), set()]
     for row in system:
         pmid = str(row["pmid"])
         if pmid in pmids and row.get("marker"):
-            for level, key in zip(system_sets, _keys(pmid, row["marker"], row.get("cancer"), row.get("use")),
+            for level, key in zip(system_sets, relation_keys(pmid, row["marker"], row.get("cancer"), row.get("use")),
                                   strict=True):
                 level.add(key)
     return gold_sets, system_sets

@@ -20,11 +20,13 @@ from scispacy.custom_tokenizer import combined_rule_tokenizer
 from spacy.language import Language
 from spacy.tokens import Doc
 
+from miner.nlp.candidates import AbstractView, read_abstract
 from miner.nlp.entities import doc_text  # (importing it registers miner_entities)
-from miner.nlp.lexicon import lexicon_hash, load_lexicon
+from miner.nlp.lexicon import Lexicon, lexicon_hash, load_lexicon
 from miner.nlp.relations import Extraction, find_relations
+from miner.nlp.scoring import Model, ScoredCandidate, load_model, model_hash, score_candidates
 
-EXTRACTOR_VERSION = "1"
+EXTRACTOR_VERSION = "2"
 """Bump when a change to the rules changes what is extracted: stored articles are re-extracted."""
 
 
@@ -34,9 +36,9 @@ class ArticleText(Protocol):
     abstract: str
 
 
-def extractor_fingerprint(ner_model: str | None = None) -> str:
-    """What extraction depends on: rules version, lexicon files, and the NER model if any."""
-    return f"{EXTRACTOR_VERSION}:{lexicon_hash()}" + (f":{ner_model}" if ner_model else "")
+def extractor_fingerprint(ner_model: str | None = None, scorer: str | None = None) -> str:
+    """What extraction depends on: rules version, lexicon files, the scorer's model, and the NER model if any."""
+    return f"{EXTRACTOR_VERSION}:{lexicon_hash()}:{model_hash(scorer)}" + (f":{ner_model}" if ner_model else "")
 
 
 SENTENCE_END = re.compile(r"[.!?][)\]\"']?\s+(?=[A-Z0-9(\[])|\n+\s*")
@@ -95,7 +97,38 @@ SLASH_BETWEEN_WORDS = r"(?<=[A-Za-z])/(?=[A-Za-z0-9])"
 """Also split "CTCs/7.5 mL" and "CTX-I/TRACP5B", which scispacy's rules keep whole."""
 
 
-def build_pipeline(ner_model: str | None = None) -> Language:
+@Language.factory("miner_relations", default_config={"scorer": None, "min_confidence": None, "score": True})
+def make_relations(nlp: Language, name: str, scorer: str | None, min_confidence: float | None,
+                   score: bool) -> RelationFinder:
+    return RelationFinder(load_lexicon(), load_model(scorer) if score else None, min_confidence)
+
+
+class RelationFinder:
+    """Reads each abstract (the hand rules, then every candidate relation with its features) and, with a
+    model, keeps the candidates the learned scorer accepts. Results go to ``doc.user_data``: "view"
+    (the AbstractView), "extraction" (relations and sentence notes) and "scored" (every candidate's score)."""
+
+    def __init__(self, lexicon: Lexicon, model: Model | None, min_confidence: float | None) -> None:
+        self.lexicon, self.model, self.min_confidence = lexicon, model, min_confidence
+
+    def __call__(self, doc: Doc) -> Doc:
+        text, title_end = doc_text(doc), doc.user_data.get("title_end", 0)
+        rules = find_relations(doc, self.lexicon, title_end, text)
+        view = read_abstract(doc, self.lexicon, title_end, text, rules)
+        doc.user_data["view"] = view
+        if self.model is None:
+            doc.user_data["extraction"], doc.user_data["scored"] = rules, []
+            return doc
+        relations, scored = score_candidates(view, self.model, self.lexicon, self.min_confidence)
+        doc.user_data["extraction"] = Extraction(relations, rules.notes, rules.quiet_reason)
+        doc.user_data["scored"] = scored
+        return doc
+
+
+def build_pipeline(ner_model: str | None = None, scorer: str | None = None, min_confidence: float | None = None,
+                   score: bool = True) -> Language:
+    """The extraction pipeline. ``scorer`` is a model file (default: the shipped one); ``min_confidence``
+    overrides the model's threshold; ``score=False`` reads abstracts without scoring (to train a model)."""
     nlp = spacy.blank("en")
     nlp.tokenizer = combined_rule_tokenizer(nlp)
     infixes = nlp.tokenizer.infix_finditer.__self__.pattern  # type: ignore[attr-defined]
@@ -108,17 +141,20 @@ def build_pipeline(ner_model: str | None = None) -> Language:
     if ner_model:
         nlp.add_pipe("model_ner", config={"model": ner_model})
     nlp.add_pipe("miner_entities")
+    nlp.add_pipe("miner_relations", config={"scorer": scorer, "min_confidence": min_confidence, "score": score})
     return nlp
 
 
-_SHARED: dict[str | None, Language] = {}
+_SHARED: dict[tuple[str | None, str | None, float | None], Language] = {}
 
 
-def shared_pipeline(ner_model: str | None = None) -> Language:
-    """One pipeline per process and NER model (worker processes build theirs once)."""
-    if ner_model not in _SHARED:
-        _SHARED[ner_model] = build_pipeline(ner_model)
-    return _SHARED[ner_model]
+def shared_pipeline(ner_model: str | None = None, scorer: str | None = None,
+                    min_confidence: float | None = None) -> Language:
+    """One pipeline per process and configuration (worker processes build theirs once)."""
+    key = (ner_model, scorer, min_confidence)
+    if key not in _SHARED:
+        _SHARED[key] = build_pipeline(ner_model, scorer, min_confidence)
+    return _SHARED[key]
 
 
 def article_text(article: ArticleText) -> tuple[str, int]:
@@ -132,18 +168,22 @@ class Analysed:
     pmid: str
     doc: Doc
     extraction: Extraction
+    view: AbstractView
+    scored: list[ScoredCandidate]
 
 
 def analyse(nlp: Language, articles: Iterable[ArticleText], batch_size: int = 64) -> Iterator[Analysed]:
-    """Run the pipeline over articles and find the relations in each (in this process: for several
-    processes, see miner.extract, which sends articles out and gets compact results back)."""
-    lexicon = load_lexicon()
-    pairs = ((_make_doc(nlp, text), (a.pmid, title_end)) for a in articles for text, title_end in [article_text(a)])
-    for doc, (pmid, title_end) in nlp.pipe(pairs, as_tuples=True, batch_size=batch_size):
-        yield Analysed(pmid, doc, find_relations(doc, lexicon, title_end, doc_text(doc)))
+    """Run the pipeline over articles (in this process: for several processes, see miner.extract,
+    which sends articles out and gets compact results back)."""
+    docs = ((_make_doc(nlp, a), a.pmid) for a in articles)
+    for doc, pmid in nlp.pipe(docs, as_tuples=True, batch_size=batch_size):
+        data = doc.user_data
+        yield Analysed(pmid, doc, data.pop("extraction"), data.pop("view"), data.pop("scored"))
 
 
-def _make_doc(nlp: Language, text: str) -> Doc:
+def _make_doc(nlp: Language, article: ArticleText) -> Doc:
+    text, title_end = article_text(article)
     doc = nlp.make_doc(text)
     doc.user_data["text"] = text
+    doc.user_data["title_end"] = title_end
     return doc

@@ -139,8 +139,8 @@ def find_relations(doc: Doc, lexicon: Lexicon, title_end: int, text: str) -> Ext
         return Extraction([], [], quiet_reason="no bone-metastasis context in this abstract")
     compares_groups = lexicon.has("grammar", "compares_groups", text)
     review = lexicon.has("grammar", "review", text[:title_end])
-    study_cancers = _study_cancers(entities, title_end)
-    abstract_sample = _abstract_sample(entities)
+    cancers_of_study = study_cancers(entities, title_end)
+    usual_sample = common_sample(entities)
     notes: list[SentenceNote] = []
     best: dict[tuple[str, str, str], Relation] = {}
     marker_starts = sorted(e.start_char for e in entities if e.label_ == "MARKER")
@@ -171,29 +171,29 @@ def find_relations(doc: Doc, lexicon: Lexicon, title_end: int, text: str) -> Ext
         if not uses:
             note.outcome = "no cue for a clinical use"
             continue
-        targets = [c for c in cancers if c != "solid_tumors"] or study_cancers
+        targets = [c for c in cancers if c != "solid_tumors"] or cancers_of_study
         if not targets:
             note.outcome = "no cancer in the sentence or the study"
             continue
         confidence = ROLE_CONFIDENCE[role] + (0.1 if lexicon.has("grammar", "statistics", sent_text) else 0.0)
         made = []
         for marker in markers:
-            segment = _segment(lexicon, sent_text, marker.start_char - sent.start_char)
-            finding = _finding(lexicon, segment)
+            segment = segment_at(lexicon, sent_text, marker.start_char - sent.start_char)
+            finding = finding_of(lexicon, segment)
             for cancer in targets:
                 for use, cues in uses.items():
                     relation = Relation(
                         marker=marker.kb_id_, marker_surface=marker.text,
-                        category=_category(lexicon, marker), candidate=bool(marker._.candidate),
-                        cancer=cancer, use=use, finding=finding, direction=_direction(lexicon, segment),
-                        sample=_sample(marker, in_sent, abstract_sample), confidence=round(min(confidence, 1.0), 2),
+                        category=marker_category(lexicon, marker), candidate=bool(marker._.candidate),
+                        cancer=cancer, use=use, finding=finding, direction=direction_of(lexicon, segment),
+                        sample=sample_of(marker, in_sent, usual_sample), confidence=round(min(confidence, 1.0), 2),
                         sentence=sent_text, start=sent.start_char, end=sent.end_char, cues=cues)
                     key = (relation.marker, cancer, use)
                     if key not in best or relation.confidence > best[key].confidence:
                         best[key] = relation
                     made.append(f"{relation.marker}/{cancer}/{use}")
         note.outcome = "relations: " + ", ".join(dict.fromkeys(made))
-    for relation in _design_relations(text[:title_end], lexicon, roles, entities, study_cancers, abstract_sample,
+    for relation in _design_relations(text[:title_end], lexicon, roles, entities, cancers_of_study, usual_sample,
                                       review):
         best.setdefault((relation.marker, relation.cancer, relation.use), relation)
     relations = [r for r in best.values() if r.confidence >= MIN_CONFIDENCE]
@@ -201,14 +201,14 @@ def find_relations(doc: Doc, lexicon: Lexicon, title_end: int, text: str) -> Ext
 
 
 def _design_relations(title: str, lexicon: Lexicon, roles: list[tuple[Span, str, str]], entities: list[Span],
-                      study_cancers: list[str], abstract_sample: str | None, review: bool) -> list[Relation]:
+                      cancers: list[str], abstract_sample: str | None, review: bool) -> list[Relation]:
     """A title that names a use for markers in general ('bone turnover markers for monitoring ...')
     gives that use — the first it names — to each marker the methods say were measured."""
     if review or not lexicon.has("grammar", "generic_markers", title) or any(
             e.label_ == "MARKER" and e.start_char < len(title) for e in entities):
         return []
     found = [(m.start(), use) for use in USES for p in lexicon.cues["use"][use] if (m := p.search(title))]
-    if not found or not study_cancers:
+    if not found or not cancers:
         return []
     use = min(found)[1]
     relations = []
@@ -218,17 +218,17 @@ def _design_relations(title: str, lexicon: Lexicon, roles: list[tuple[Span, str,
         for marker in (e for e in entities if e.label_ == "MARKER" and sent.start <= e.start < sent.end):
             if marker._.candidate:
                 continue
-            for cancer in study_cancers:
+            for cancer in cancers:
                 relations.append(Relation(
-                    marker=marker.kb_id_, marker_surface=marker.text, category=_category(lexicon, marker),
+                    marker=marker.kb_id_, marker_surface=marker.text, category=marker_category(lexicon, marker),
                     candidate=False, cancer=cancer, use=use, finding="unclear", direction=None,
-                    sample=_sample(marker, [], abstract_sample), confidence=DESIGN_CONFIDENCE,
+                    sample=sample_of(marker, [], abstract_sample), confidence=DESIGN_CONFIDENCE,
                     sentence=sent_text, start=sent.start_char, end=sent.end_char,
                     cues=[f"study design: the title names {use} for the markers measured"]))
     return relations
 
 
-def _study_cancers(entities: list[Span], title_end: int) -> list[str]:
+def study_cancers(entities: list[Span], title_end: int) -> list[str]:
     """The cancers the study is about: the title's, or else the most named in the abstract."""
     cancers = [e for e in entities if e.label_ == "CANCER"]
     in_title = {e.kb_id_ for e in cancers if e.start_char < title_end}
@@ -245,7 +245,7 @@ def _study_cancers(entities: list[Span], title_end: int) -> list[str]:
     return sorted(c for c, n in counts.items() if n * 2 >= top)
 
 
-def _segment(lexicon: Lexicon, text: str, offset: int) -> str:
+def segment_at(lexicon: Lexicon, text: str, offset: int) -> str:
     """The part of the sentence (at the marker's offset) the marker belongs to, cut at contrast words."""
     cuts = [0] + [m.start() for m in lexicon.combined[("grammar", "contrast")].finditer(text)] + [len(text)]
     for a, b in zip(cuts, cuts[1:], strict=False):
@@ -254,7 +254,7 @@ def _segment(lexicon: Lexicon, text: str, offset: int) -> str:
     return text
 
 
-def _finding(lexicon: Lexicon, segment: str) -> str:
+def finding_of(lexicon: Lexicon, segment: str) -> str:
     if lexicon.has("finding", "refutes", segment):
         return "refutes"
     if lexicon.has("finding", "unclear", segment) and not lexicon.has("grammar", "statistics", segment):
@@ -262,7 +262,7 @@ def _finding(lexicon: Lexicon, segment: str) -> str:
     return "supports"
 
 
-def _direction(lexicon: Lexicon, segment: str) -> str | None:
+def direction_of(lexicon: Lexicon, segment: str) -> str | None:
     up, down = lexicon.has("grammar", "up", segment), lexicon.has("grammar", "down", segment)
     if up and not down:
         return "elevated"
@@ -271,13 +271,13 @@ def _direction(lexicon: Lexicon, segment: str) -> str | None:
     return None
 
 
-def _category(lexicon: Lexicon, marker: Span) -> str:
+def marker_category(lexicon: Lexicon, marker: Span) -> str:
     if marker.kb_id_ in lexicon.markers:
         return lexicon.markers[marker.kb_id_].category
     return "microRNA" if marker.kb_id_.lower().startswith(("mir-", "let-")) else "candidate"
 
 
-def _abstract_sample(entities: list[Span]) -> str | None:
+def common_sample(entities: list[Span]) -> str | None:
     """The sample the abstract names most (also as the first word of a marker: 'serum osteoprotegerin')."""
     counts = Counter(e.kb_id_ for e in entities if e.label_ == "SAMPLE" and e.kb_id_ != "tissue")
     counts.update(SAMPLE_WORDS[w] for e in entities if e.label_ == "MARKER" and " " in e.text
@@ -285,7 +285,7 @@ def _abstract_sample(entities: list[Span]) -> str | None:
     return counts.most_common(1)[0][0] if counts else None
 
 
-def _sample(marker: Span, in_sentence: list[Span], abstract_sample: str | None) -> str:
+def sample_of(marker: Span, in_sentence: list[Span], abstract_sample: str | None) -> str:
     if marker.kb_id_ in INHERENT_SAMPLE:
         return INHERENT_SAMPLE[marker.kb_id_]
     for prefix, sample in SURFACE_SAMPLE:

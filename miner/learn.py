@@ -1,0 +1,239 @@
+"""Training and held-out measurement of the relation scorer.
+
+Annotated abstracts (gold JSONL, as ``../shared/eval/*_gold.jsonl``: pmid and relations) and their
+texts (PubMed XML) → every candidate of each abstract with its features and a label (is the candidate
+in the gold, after name normalisation) → a logistic regression (scikit-learn), calibrated and given a
+threshold on cross-validated predictions, stored as plain numbers (``miner.nlp.scoring.Model``).
+
+``cross_validate`` measures what the model does on abstracts it was not fitted to: the abstracts are
+split into K folds; each fold is scored by a model trained on the others (its calibration and threshold
+chosen by an inner cross-validation on those others), exactly as ``../shared/eval/score.py`` scores.
+Training is deterministic: the same data gives the same model file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from miner import __version__
+from miner.evaluate import Score, keyed, relation_keys, score
+from miner.nlp.candidates import Candidate
+from miner.nlp.features import FEATURES_VERSION, featurize
+from miner.nlp.pipeline import ArticleText, analyse, build_pipeline
+from miner.nlp.relations import Relation
+from miner.nlp.scoring import Model, score_candidates
+
+REGULARISATION = 0.1
+"""scikit-learn's C: chosen by cross-validation on the annotated sets (0.03–1 tried)."""
+FOLDS = 5
+SEED = 13
+
+
+@dataclass
+class Example:
+    """One candidate of one annotated abstract."""
+
+    pmid: str
+    candidate: Candidate
+    features: dict[str, float]
+    label: int
+
+
+@dataclass
+class AnnotatedAbstract:
+    pmid: str
+    examples: list[Example]
+    relations: list[dict]
+    """The gold relations, as annotated (marker, cancer, use, finding, sample)."""
+    view: object = None
+
+
+@dataclass
+class TrainingSet:
+    abstracts: list[AnnotatedAbstract]
+    sources: list[dict] = field(default_factory=list)
+    """The files it was read from, with their SHA-256."""
+
+    @property
+    def examples(self) -> list[Example]:
+        return [e for a in self.abstracts for e in a.examples]
+
+
+def gold_key(pmid: str, marker: str, cancer: str, use: str) -> tuple:
+    return relation_keys(pmid, marker, cancer, use)[2]
+
+
+def read_training_set(gold: list[dict], articles: Iterable[ArticleText], sources: list[dict] | None = None,
+                      keep_views: bool = False) -> TrainingSet:
+    """Each annotated abstract's candidates, featurised and labelled. Abstracts without text are skipped."""
+    by_pmid = {str(g["pmid"]): g for g in gold}
+    texts = [a for a in articles if a.pmid in by_pmid]
+    nlp = build_pipeline(score=False)
+    abstracts = []
+    for analysed in analyse(nlp, texts):
+        relations = by_pmid[analysed.pmid].get("relations", [])
+        wanted = {gold_key(analysed.pmid, r["marker"], r["cancer"], r["use"]) for r in relations}
+        examples = [Example(analysed.pmid, c, f, int(gold_key(analysed.pmid, c.marker, c.cancer, c.use) in wanted))
+                    for c, f in featurize(analysed.view)]
+        abstracts.append(AnnotatedAbstract(analysed.pmid, examples, relations,
+                                           analysed.view if keep_views else None))
+    abstracts.sort(key=lambda a: a.pmid)
+    return TrainingSet(abstracts, sources or [])
+
+
+def file_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+# -- fitting -----------------------------------------------------------------------------------------
+
+
+def folds_by_abstract(pmids: Sequence[str], k: int, seed: int = SEED) -> list[list[str]]:
+    """K folds of abstracts: each abstract in exactly one fold (shuffled with a fixed seed)."""
+    if k < 2:
+        raise ValueError("cross-validation needs at least 2 folds")
+    if len(pmids) < k:
+        raise ValueError(f"{len(pmids)} annotated abstracts cannot be split into {k} folds")
+    order = sorted(set(pmids))
+    random.Random(seed).shuffle(order)
+    return [sorted(order[i::k]) for i in range(k)]
+
+
+def _fit_weights(examples: list[Example], c: float) -> tuple[dict[str, float], float]:
+    """A logistic regression over the examples' features: weights by feature name, and the intercept."""
+    from sklearn.feature_extraction import DictVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    labels = [e.label for e in examples]
+    if len(set(labels)) < 2:
+        raise ValueError("the annotated abstracts give no positive or no negative candidates to learn from")
+    vectorizer = DictVectorizer(sort=True)
+    matrix = vectorizer.fit_transform([e.features for e in examples])
+    model = LogisticRegression(C=c, max_iter=5000, solver="lbfgs").fit(matrix, labels)
+    names = vectorizer.get_feature_names_out()
+    weights = {str(n): round(float(w), 6) for n, w in zip(names, model.coef_[0], strict=True) if abs(w) >= 1e-6}
+    return weights, round(float(model.intercept_[0]), 6)
+
+
+def _out_of_fold_log_odds(abstracts: list[AnnotatedAbstract], c: float, k: int) -> list[float]:
+    """Each example's log-odds from a model that did not see its abstract, in example order."""
+    folds = folds_by_abstract([a.pmid for a in abstracts], min(k, len(abstracts)))
+    fold_of = {pmid: i for i, fold in enumerate(folds) for pmid in fold}
+    log_odds: dict[tuple[str, int], float] = {}
+    for i in range(len(folds)):
+        train = [e for a in abstracts if fold_of[a.pmid] != i for e in a.examples]
+        weights, intercept = _fit_weights(train, c)
+        model = Model(weights, intercept)
+        for a in abstracts:
+            if fold_of[a.pmid] == i:
+                for j, e in enumerate(a.examples):
+                    log_odds[(a.pmid, j)] = model.log_odds(e.features)
+    return [log_odds[(a.pmid, j)] for a in abstracts for j in range(len(a.examples))]
+
+
+def _calibration(log_odds: list[float], labels: list[int]) -> tuple[float, float]:
+    """Platt scaling: slope and offset that turn log-odds into calibrated probabilities."""
+    from sklearn.linear_model import LogisticRegression
+
+    fitted = LogisticRegression(C=1e6, max_iter=5000).fit([[x] for x in log_odds], labels)
+    return round(float(fitted.coef_[0][0]), 6), round(float(fitted.intercept_[0]), 6)
+
+
+def _best_threshold(abstracts: list[AnnotatedAbstract], probabilities: list[float]) -> float:
+    """The threshold with the best marker+cancer+use F1 over these abstracts (gold relations that are not
+    candidates count as misses)."""
+    gold = {gold_key(a.pmid, r["marker"], r["cancer"], r["use"]) for a in abstracts for r in a.relations}
+    scored = sorted(((p, gold_key(e.pmid, e.candidate.marker, e.candidate.cancer, e.candidate.use))
+                     for p, e in zip(probabilities, (e for a in abstracts for e in a.examples), strict=True)),
+                    reverse=True)
+    best, best_f1, kept, hits = 0.5, -1.0, set(), 0
+    for i, (p, key) in enumerate(scored):
+        if key not in kept:
+            kept.add(key)
+            hits += key in gold
+        if i + 1 < len(scored) and scored[i + 1][0] == p:
+            continue
+        f1 = 2 * hits / (len(kept) + len(gold)) if gold else 0.0
+        if f1 > best_f1 and 0.05 <= p <= 0.95:
+            best, best_f1 = p, f1
+    return round(best, 4)
+
+
+def fit(training: TrainingSet, c: float = REGULARISATION, k: int = FOLDS) -> Model:
+    """The scorer trained on every annotated abstract; calibration and threshold from an inner CV."""
+    abstracts = training.abstracts
+    examples = training.examples
+    log_odds = _out_of_fold_log_odds(abstracts, c, k)
+    slope, offset = _calibration(log_odds, [e.label for e in examples])
+    probabilities = [_platt(x, slope, offset) for x in log_odds]
+    threshold = _best_threshold(abstracts, probabilities)
+    weights, intercept = _fit_weights(examples, c)
+    metadata = {
+        "trained_on": training.sources,
+        "abstracts": len(abstracts),
+        "candidates": len(examples),
+        "positives": sum(e.label for e in examples),
+        "regularisation": c,
+        "folds": k,
+        "miner": __version__,
+    }
+    return Model(weights, intercept, (slope, offset), threshold, FEATURES_VERSION, metadata)
+
+
+def _platt(log_odds: float, slope: float, offset: float) -> float:
+    return Model({}, log_odds, (slope, offset)).probability({})
+
+
+# -- held-out measurement ----------------------------------------------------------------------------
+
+
+@dataclass
+class CrossValidation:
+    folds: int
+    abstracts: int
+    scores: dict[str, Score]
+    finding_accuracy: float | None
+    sample_accuracy: float | None
+    matched: int
+    thresholds: list[float]
+
+
+def cross_validate(training: TrainingSet, k: int = FOLDS, c: float = REGULARISATION) -> CrossValidation:
+    """Pooled held-out scores: each fold scored by a model fitted (with its own inner CV) on the others."""
+    from miner.nlp.lexicon import load_lexicon
+
+    lexicon = load_lexicon()
+    abstracts = {a.pmid: a for a in training.abstracts}
+    if any(a.view is None for a in abstracts.values()):
+        raise ValueError("cross-validation needs the abstracts' views (read_training_set(keep_views=True))")
+    folds = folds_by_abstract(list(abstracts), k)
+    system: list[dict] = []
+    relations_by_key: dict[tuple, Relation] = {}
+    thresholds = []
+    for fold in folds:
+        held_out = set(fold)
+        model = fit(TrainingSet([a for p, a in abstracts.items() if p not in held_out]), c, k)
+        thresholds.append(model.threshold)
+        for pmid in fold:
+            relations, _ = score_candidates(abstracts[pmid].view, model, lexicon)
+            for r in relations:
+                system.append({"pmid": pmid, "marker": r.marker, "cancer": r.cancer, "use": r.use})
+                relations_by_key[gold_key(pmid, r.marker, r.cancer, r.use)] = r
+    gold = [{"pmid": a.pmid, "relations": a.relations} for a in training.abstracts]
+    gold_sets, system_sets = keyed(gold, system)
+    matched = findings = samples = 0
+    for a in training.abstracts:
+        for r in a.relations:
+            found = relations_by_key.get(gold_key(a.pmid, r["marker"], r["cancer"], r["use"]))
+            if found is None:
+                continue
+            matched += 1
+            findings += found.finding == r.get("finding")
+            samples += found.sample == r.get("sample")
+    return CrossValidation(k, len(abstracts), score(gold_sets, system_sets),
+                           findings / matched if matched else None, samples / matched if matched else None,
+                           matched, thresholds)

@@ -1,0 +1,168 @@
+"""Every (marker, cancer, use) an abstract could support, with what the abstract says around it.
+
+An abstract is read once into an :class:`AbstractView`: each sentence with its role, the markers it
+names, the group phrases it uses ("bone turnover markers", "these markers", "all markers except
+OPG", "none of the markers") resolved to the markers the abstract measured, its cancers, its cue
+words for each use and its finding words; and abstract-level study-design signals. Candidates are
+every measured marker with every cancer the study or the marker's sentences name and every use: a
+generous set, which the learned scorer (``miner.nlp.scoring``) narrows down from the features that
+``miner.nlp.features`` computes on the view.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_left
+from dataclasses import dataclass, field
+
+from spacy.tokens import Doc, Span
+
+from miner.nlp.lexicon import Lexicon
+from miner.nlp.relations import (
+    USES,
+    Extraction,
+    common_sample,
+    marker_category,
+    sentence_roles,
+    study_cancers,
+)
+
+SENTENCE_FLAGS = (
+    ("finding", "refutes"), ("finding", "unclear"), ("grammar", "statistics"), ("grammar", "comparison"),
+    ("grammar", "contrast"), ("grammar", "ours"), ("sentence", "treatment_effect"), ("sentence", "background"),
+    ("sentence", "methods"), ("sentence", "objective"), ("grammar", "measured"), ("context", "bone"),
+    ("grammar", "up"), ("grammar", "down"),
+)
+"""Cue groups read in every sentence; a sentence's flags are the names of those it holds."""
+
+BONE_CATEGORIES = ("bone_formation", "bone_resorption", "bone_matrix", "osteoclast_regulator")
+EXCEPT = re.compile(r"\b(except|other than|apart from|but not|with the exception of)\b", re.IGNORECASE)
+
+
+@dataclass
+class MarkerMention:
+    marker: str
+    surface: str
+    category: str
+    candidate: bool
+    span: Span
+
+
+@dataclass
+class Sentence:
+    index: int
+    start: int
+    end: int
+    text: str
+    role: str
+    markers: list[MarkerMention]
+    cancers: list[str]
+    uses: dict[str, list[str]]
+    flags: frozenset[str]
+    samples: list[Span] = field(default_factory=list)
+    groups: dict[str, str] = field(default_factory=dict)
+    """Markers this sentence reaches through a group phrase, with the phrase."""
+    excluded: frozenset[str] = frozenset()
+    """Markers named after 'except' / 'other than': outside the group's statement."""
+
+
+@dataclass
+class AbstractView:
+    sentences: list[Sentence]
+    measured: dict[str, MarkerMention]
+    """Each marker the abstract names, by canonical name, with its first mention."""
+    study_cancers: list[str]
+    flags: frozenset[str]
+    rules: Extraction
+    """What the hand rules of ``miner.nlp.relations`` found: one signal among the features."""
+    sample: str | None
+    """The sample the abstract names most."""
+    text: str = ""
+    title_end: int = 0
+
+
+@dataclass(frozen=True)
+class Candidate:
+    marker: str
+    cancer: str
+    use: str
+
+
+def read_abstract(doc: Doc, lexicon: Lexicon, title_end: int, text: str, rules: Extraction) -> AbstractView:
+    """The view of one analysed abstract that candidates and features are computed from."""
+    entities = sorted(doc.spans["entities"], key=lambda e: e.start)
+    starts = [e.start for e in entities]
+    sentences: list[Sentence] = []
+    measured: dict[str, MarkerMention] = {}
+    for index, (sent, role, sent_text) in enumerate(sentence_roles(doc, lexicon, title_end, text)):
+        in_sent = [e for e in entities[bisect_left(starts, sent.start):bisect_left(starts, sent.end)]
+                   if e.end <= sent.end]
+        mentions = [MarkerMention(e.kb_id_, e.text, marker_category(lexicon, e), bool(e._.candidate), e)
+                    for e in in_sent if e.label_ == "MARKER"]
+        for mention in mentions:
+            measured.setdefault(mention.marker, mention)
+        flags = frozenset(f"{group}.{name}" for group, name in SENTENCE_FLAGS if lexicon.has(group, name, sent_text))
+        sentences.append(Sentence(
+            index=index, start=sent.start_char, end=sent.end_char, text=sent_text, role=role, markers=mentions,
+            cancers=sorted({e.kb_id_ for e in in_sent if e.label_ == "CANCER"}),
+            uses={u: c for u in USES if (c := lexicon.cue("use", u, sent_text))}, flags=flags,
+            samples=[e for e in in_sent if e.label_ == "SAMPLE"]))
+    _resolve_groups(sentences, measured, lexicon)
+    abstract_flags = {f"design.{name}" for name in lexicon.cues.get("design", {}) if lexicon.has("design", name, text)}
+    if lexicon.has("context", "bone", text):
+        abstract_flags.add("bone")
+    if lexicon.has("grammar", "bone_disease", text):
+        abstract_flags.add("bone_disease")
+    if lexicon.has("grammar", "review", text[:title_end]):
+        abstract_flags.add("review")
+    if lexicon.has("grammar", "compares_groups", text):
+        abstract_flags.add("design.compares_groups")
+    return AbstractView(sentences, measured, study_cancers(entities, title_end), frozenset(abstract_flags), rules,
+                        common_sample(entities), text, title_end)
+
+
+def _resolve_groups(sentences: list[Sentence], measured: dict[str, MarkerMention], lexicon: Lexicon) -> None:
+    """Give each sentence with a group phrase the measured markers the phrase stands for."""
+    categories = lexicon.cues.get("groups", {})
+    for sentence in sentences:
+        for name, patterns in categories.items():
+            match = next((m for p in patterns if (m := p.search(sentence.text))), None)
+            if match is None:
+                continue
+            for marker, mention in measured.items():
+                if _group_covers(name, mention) and marker not in sentence.groups:
+                    sentence.groups[marker] = match.group(0)
+        if sentence.groups:
+            cut = EXCEPT.search(sentence.text)
+            if cut:
+                after = sentence.start + cut.end()
+                sentence.excluded = frozenset(m.marker for m in sentence.markers if m.span.start_char >= after)
+
+
+def _group_covers(group: str, mention: MarkerMention) -> bool:
+    if group == "bone":
+        return mention.category in BONE_CATEGORIES
+    if group == "resorption":
+        return mention.category == "bone_resorption"
+    if group == "formation":
+        return mention.category == "bone_formation"
+    if group == "tumor":
+        return mention.category == "tumor_marker"
+    return not mention.candidate  # "these markers", "all markers", "none of the markers"
+
+
+def candidates(view: AbstractView) -> list[Candidate]:
+    """Every (marker, cancer, use) the abstract could support."""
+    found: list[Candidate] = []
+    for marker in view.measured:
+        cancers = list(view.study_cancers)
+        for sentence in view.sentences:
+            if any(m.marker == marker for m in sentence.markers) or marker in sentence.groups:
+                cancers.extend(c for c in sentence.cancers if c not in cancers)
+        specific = [c for c in cancers if c != "solid_tumors"]
+        if specific and "solid_tumors" in cancers and "solid_tumors" not in view.study_cancers:
+            cancers = specific
+        for cancer in cancers:
+            found.extend(Candidate(marker, cancer, use) for use in USES)
+    return found
+

@@ -1,0 +1,171 @@
+"""Candidate → named features, from what the pipeline knows about the abstract (pure functions).
+
+Three kinds of features, named ``kind:detail``:
+- the marker's: its category, where it is named (title, aim, result, conclusion, only background or
+  methods), how often, whether group phrases reach it, whether the hand rules related it;
+- the use's, always crossed with the use (``prognosis|cue@result``): cue words for the use in the
+  marker's sentences by role, in the title, the aim and the conclusion, the study design (survival
+  analysis, serial measurements, follow-up for events, groups with and without bone metastasis),
+  negation and contrast in the marker's sentences;
+- the cancer's: named with the marker, the study's, in the title, pooled.
+Marker features appear both plain and crossed with the use, so that the scorer learns both how
+likely a marker is to be reported on at all and for which use.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+
+from miner.nlp.candidates import AbstractView, Candidate, Sentence, candidates
+from miner.nlp.relations import USES
+
+FEATURES_VERSION = "1"
+"""Bump when the features change: a model trained on other features cannot be used."""
+
+EVIDENCE_ROLES = ("title", "objective", "result", "conclusion")
+WORD = re.compile(r"[A-Za-z][a-z]{2,}")
+STOP_WORDS = frozenset("the and was were with for that this from than are patients have has had which these those "
+                       "their its been not but also between all who our study".split())
+
+
+def featurize(view: AbstractView) -> list[tuple[Candidate, dict[str, float]]]:
+    """Every candidate of an abstract with its features."""
+    rules = {(r.marker, r.cancer, r.use): r.confidence for r in view.rules.relations}
+    cue_sentences = {u: [s for s in view.sentences if u in s.uses] for u in USES}
+    cancer_counts = Counter(c for s in view.sentences for c in s.cancers)
+    marker_cache: dict[str, tuple[dict[str, float], list[Sentence], list[Sentence]]] = {}
+    out = []
+    n_markers = len(view.measured)
+    for candidate in candidates(view):
+        if candidate.marker not in marker_cache:
+            marker_cache[candidate.marker] = _marker_features(view, candidate.marker, n_markers, rules)
+        marker, direct, grouped = marker_cache[candidate.marker]
+        use = candidate.use
+        features: dict[str, float] = {f"use:{use}": 1.0}
+        for name, value in marker.items():
+            features[name] = value
+            features[f"{use}|{name}"] = value
+        for name, value in _use_features(view, candidate, direct, grouped, cue_sentences, rules).items():
+            features[f"{use}|{name}"] = value
+        features.update(_cancer_features(view, candidate, direct, grouped, cancer_counts, rules))
+        out.append((candidate, features))
+    return out
+
+
+def _marker_features(view: AbstractView, marker: str, n_markers: int,
+                     rules: dict[tuple[str, str, str], float]) -> tuple[dict[str, float], list[Sentence], list[Sentence]]:
+    direct = [s for s in view.sentences if any(m.marker == marker for m in s.markers) and marker not in s.excluded]
+    grouped = [s for s in view.sentences if marker in s.groups and marker not in s.excluded
+               and not any(m.marker == marker for m in s.markers)]
+    excluded = [s for s in view.sentences if marker in s.excluded]
+    mention = view.measured[marker]
+    features: dict[str, float] = {
+        f"cat:{mention.category}": 1.0,
+        "marker:mentions": math.log1p(sum(1 for s in direct for m in s.markers if m.marker == marker)),
+        "marker:n_measured": math.log1p(n_markers),
+        "marker:first_position": (direct[0].index / max(1, len(view.sentences) - 1)) if direct else 1.0,
+    }
+    if mention.candidate:
+        features["marker:not_in_lexicon"] = 1.0
+    roles = {s.role for s in direct}
+    for role in roles:
+        features[f"marker@{role}"] = 1.0
+    if roles and roles <= {"background", "methods"}:
+        features["marker:only_background_or_methods"] = 1.0
+    for role in {s.role for s in grouped}:
+        features[f"group@{role}"] = 1.0
+    if excluded:
+        features["marker:excepted"] = 1.0
+    if any(m == marker for m, _, _ in rules):
+        features["rules:marker"] = 1.0
+    for flag in view.flags:
+        features[f"abstract:{flag}"] = 1.0
+    return features, direct, grouped
+
+
+def _use_features(view: AbstractView, candidate: Candidate, direct: list[Sentence], grouped: list[Sentence],
+                  cue_sentences: dict[str, list[Sentence]], rules: dict[tuple[str, str, str], float]) -> dict[str, float]:
+    use = candidate.use
+    features: dict[str, float] = {}
+    for kind, sentences in (("cue", direct), ("group_cue", grouped)):
+        for s in sentences:
+            if use in s.uses:
+                features[f"{kind}@{s.role}"] = 1.0
+                if "finding.refutes" in s.flags:
+                    features[f"{kind}:refuted"] = 1.0
+                if "grammar.statistics" in s.flags:
+                    features[f"{kind}:statistics"] = 1.0
+                if "sentence.treatment_effect" in s.flags:
+                    features[f"{kind}:treatment_effect"] = 1.0
+            elif s.uses and s.role in EVIDENCE_ROLES:
+                features[f"{kind}:other_use@{s.role}"] = 1.0
+            if s.role in ("result", "conclusion"):
+                if "grammar.comparison" in s.flags:
+                    features[f"{kind}:comparison"] = 1.0
+                if "context.bone" in s.flags:
+                    features[f"{kind}:bone"] = 1.0
+                    if s.flags & {"grammar.comparison", "grammar.up", "grammar.down"}:
+                        features[f"{kind}:bone_comparison"] = 1.0
+                if "finding.refutes" in s.flags:
+                    features[f"{kind}:refutes_in_result"] = 1.0
+    for kind, sentences in (("word", direct), ("group_word", grouped)):
+        for s in sentences:
+            if s.role in EVIDENCE_ROLES:
+                for word in _words(s.text):
+                    features[f"{kind}:{word}"] = 1.0
+    for s in cue_sentences[use]:
+        if s.role in EVIDENCE_ROLES:
+            features[f"abstract_cue@{s.role}"] = 1.0
+    features["abstract_cue:sentences"] = math.log1p(len(cue_sentences[use]))
+    roles = {s.role for s in direct} | {s.role for s in grouped}
+    reported = bool(roles & {"result", "conclusion"})
+    aim_or_title = [s for s in cue_sentences[use] if s.role in ("title", "objective")]
+    if aim_or_title and reported:
+        features["aim_use:marker_reported"] = 1.0
+    if aim_or_title and roles & {"methods"}:
+        features["aim_use:marker_measured"] = 1.0
+    if aim_or_title and not any(s.markers for s in aim_or_title):
+        features["aim_use:generic"] = 1.0
+        if roles:
+            features["aim_use:generic_marker_seen"] = 1.0
+    for flag in view.flags:
+        if flag.startswith("design.") and reported:
+            features[f"reported&{flag}"] = 1.0
+    if (candidate.marker, candidate.cancer, use) in rules:
+        features["rules:relation"] = 1.0
+        features["rules:confidence"] = rules[(candidate.marker, candidate.cancer, use)]
+    elif any(m == candidate.marker and u == use for m, _, u in rules):
+        features["rules:marker_use"] = 1.0
+    if any(u == use for _, _, u in rules):
+        features["rules:use"] = 1.0
+    for flag in view.flags:
+        features[f"abstract:{flag}"] = 1.0
+    return features
+
+
+def _words(text: str) -> set[str]:
+    return {w.lower() for w in WORD.findall(text)} - STOP_WORDS
+
+
+def _cancer_features(view: AbstractView, candidate: Candidate, direct: list[Sentence], grouped: list[Sentence],
+                     cancer_counts: Counter[str], rules: dict[tuple[str, str, str], float]) -> dict[str, float]:
+    cancer = candidate.cancer
+    features: dict[str, float] = {}
+    if cancer in view.study_cancers:
+        features["cancer:study"] = 1.0
+    features["cancer:n_study"] = float(len(view.study_cancers))
+    if any(cancer in s.cancers for s in direct):
+        features["cancer:with_marker"] = 1.0
+    if any(cancer in s.cancers for s in grouped):
+        features["cancer:with_group"] = 1.0
+    if any(cancer in s.cancers for s in view.sentences if s.role == "title"):
+        features["cancer:title"] = 1.0
+    if cancer == "solid_tumors":
+        features["cancer:pooled"] = 1.0
+    total = sum(cancer_counts.values())
+    features["cancer:share"] = cancer_counts[cancer] / total if total else 0.0
+    if any(m == candidate.marker and c == cancer for m, c, _ in rules):
+        features["rules:marker_cancer"] = 1.0
+    return features
