@@ -95,6 +95,18 @@ def test_ratios_of_cell_counts_are_markers(nlp: Language) -> None:
     assert ("NLR", "lung", "prognosis") in triples(extraction)
 
 
+def test_ambiguous_short_form_listed_among_markers_is_kept(nlp: Language) -> None:
+    found = entities(nlp, "Serum CaN, OPG and IL-6 were measured by ELISA.")
+    assert ("CaN", "calcineurin") in [(f[0], f[2]) for f in found]
+    alone = entities(nlp, "CaN and FIB were low.")
+    assert not [f for f in alone if f[1] == "MARKER"]
+
+
+def test_en_dash_in_a_marker_name(nlp: Language) -> None:
+    found = entities(nlp, "Serum parathyroid hormone–related peptide was raised.")
+    assert [f[2] for f in found if f[1] == "MARKER"] == ["PTHrP"]
+
+
 def test_short_form_defined_as_something_else_is_not_the_marker(nlp: Language) -> None:
     found = entities(nlp, "Patients received chemotherapy (CTX) for six cycles. CTX was well tolerated.")
     assert not [f for f in found if f[2] == "CTX"]

@@ -41,6 +41,7 @@ CELLS = r"(neutrophil|lymphocyte|monocyte|platelet|eosinophil|basophil|leu[ck]oc
 CELL_COUNT = re.compile(rf"\b(?:absolute\s+)?{CELLS}s?\s+counts?\b", re.IGNORECASE)
 CELL_RATIO = re.compile(
     rf"\b{CELLS}[\s-]*(?:to[\s-]+|/|-)\s*{CELLS}\s*(?:\([A-Za-z/]{{1,5}}\)\s*)?ratios?\b", re.IGNORECASE)
+LIST_SEPARATOR = re.compile(r"\s*(?:,|;|,?\s+and|,?\s+or)\s*")
 CANCER_HEADS = r"(?:cancers?|carcinomas?|adenocarcinomas?|tumou?rs?|malignanc(?:y|ies)|neoplasms?)"
 SYMBOL = re.compile(r"^(?=.*[A-Z].*[A-Z0-9])[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*$")
 MEASURE_WORDS = {"serum", "plasma", "urine", "urinary", "blood", "levels", "level", "circulating", "marker",
@@ -92,6 +93,7 @@ class EntityFinder:
             target.setdefault(key, []).append(nlp.make_doc(synonym))
             if "-" in synonym and not _short(synonym):
                 target[key].append(nlp.make_doc(synonym.replace("-", " ")))
+                target[key].append(nlp.make_doc(synonym.replace("-", "–")))
         for key, docs in exact.items():
             self.exact.add(key, docs)
         for key, docs in folded.items():
@@ -126,7 +128,7 @@ class EntityFinder:
         found, abbreviation_rejects = self._apply_abbreviations(doc, text, found)
         rejected.extend(abbreviation_rejects)
         found.extend(self._candidates(doc, text, found))
-        kept, unsupported = self._support(found)
+        kept, unsupported = self._support(text, found)
         rejected.extend(unsupported)
         kept, in_ratios = self._ratios(text, filter_spans(kept))
         rejected.extend(in_ratios)
@@ -401,12 +403,20 @@ class EntityFinder:
                 kept.append(span)
         return kept, rejected
 
-    def _support(self, found: list[Span]) -> tuple[list[Span], list[Span]]:
-        """Keep an ambiguous short form only when the abstract also names it in full."""
+    @staticmethod
+    def _support(text: str, found: list[Span]) -> tuple[list[Span], list[Span]]:
+        """Keep an ambiguous short form only when the abstract also names it in full, or lists it
+        among markers named without ambiguity ('CaN, OPG, PTHrP and IL-6')."""
         full = {(s.label_, s.kb_id_) for s in found if s._.reason != "ambiguous"}
+        markers = sorted((s for s in found if s.label_ == "MARKER"), key=lambda s: s.start_char)
+        listed = set()
+        for first, second in zip(markers, markers[1:], strict=False):
+            if LIST_SEPARATOR.fullmatch(text[first.end_char : second.start_char]):
+                listed.update(s.start for s, other in ((first, second), (second, first))
+                              if other._.reason != "ambiguous")
         kept, rejected = [], []
         for span in found:
-            if span._.reason == "ambiguous" and (span.label_, span.kb_id_) not in full:
+            if span._.reason == "ambiguous" and (span.label_, span.kb_id_) not in full and span.start not in listed:
                 span._.reason = "ambiguous short form, not defined or named in full in this abstract"
                 rejected.append(span)
             else:
