@@ -80,6 +80,7 @@ def test_lncrnas_and_blood_variants(nlp: Language) -> None:
                           "TP53 mutations in plasma ctDNA were detected.")
     markers = {f[2] for f in found if f[1] == "MARKER"}
     assert {"ZFAS9", "NEAT1", "AR-V7", "TP53 mutation"} <= markers
+    assert not [f for f in entities(nlp, "Serum lncRNA as a marker.") if f[1] == "MARKER"]
     tumour = entities(nlp, "KRAS mutations were frequent in the primary tumours.")
     assert not [f for f in tumour if f[1] == "MARKER"]
 

@@ -193,7 +193,7 @@ class EntityFinder:
         """'lncRNA HOTAIR', 'long non-coding RNA X', and the lncRNA families named without the prefix."""
         for m in LNCRNA.finditer(text):
             name = m.group(1) or m.group(2)
-            if name in self.lexicon.not_markers:
+            if name in self.lexicon.not_markers or not any(c.isupper() or c.isdigit() for c in name):
                 continue
             canonical = self.lexicon.marker_for(m.group(0)) or self.lexicon.marker_for(name)
             span = self._char_span(doc, m.start(), m.end(), "MARKER", canonical or name, "pattern",
