@@ -2,8 +2,9 @@
 
 Sources, in order of trust: the lexicon (corpora/markers.csv, cancers.csv, samples.csv), short
 forms defined in the abstract (scispacy's AbbreviationDetector), patterns for families no list can
-hold (microRNAs, coordinated cancers such as "breast- and prostate cancer", gene symbols in
-biomarker position), and a statistical NER model's entities when one is configured. Markers that the
+hold (microRNAs, lncRNAs, gene variants in blood, blood counts and their ratios, sample prefixes glued
+to an acronym such as "sCTX", coordinated cancers such as "breast- and prostate cancer", gene symbols
+in biomarker position), and a statistical NER model's entities when one is configured. Markers that the
 lexicon lacks are kept as candidates. Ambiguous short forms (OC, DTC, AP, Tg, MM, BC, ...) are kept
 only with support in the same abstract; every rejected mention is kept with its reason for
 `miner explain`.
@@ -27,6 +28,20 @@ for _name in ("source", "candidate", "category", "reason"):
 
 MIRNA = re.compile(
     r"\b(?:hsa-)?(?:miR|microRNA|miRNA|mir)-?(\d+[a-z]?)(?:-(\d))?(?:-([35]p))?\b|\blet-7([a-z])?\b", re.IGNORECASE)
+LNCRNA = re.compile(
+    r"\b(?:lncRNA|long non-?coding RNA)[\s-]+(?!RNA|expression|levels?\b)([A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*)"
+    r"|\b(LINC\d{5}|SNHG\d+|HOTAIR|HOTTIP|MALAT-?1|NEAT-?1|PVT-?1|MEG-?3|GAS-?5|XIST|H19|PCAT-?\d+|PCA3|TUG-?1|"
+    r"UCA-?1|CCAT-?[12]|HULC|SChLAP1|ANRIL)\b")
+ALTERATION = re.compile(
+    r"\b([A-Z][A-Z0-9]{1,6})(?:-V(\d+)\b|\s+(?:gene\s+)?(mutation|amplification|copy[- ]number|methylation)"
+    r"(?:s|\s+(?:gains?|alterations?))?\b)")
+BLOOD_CONTEXT = re.compile(r"\b(?:ctDNA|cfDNA|cell-free|plasma|serum|blood|circulating|liquid biops|CTCs?)",
+                           re.IGNORECASE)
+CELLS = r"(neutrophil|lymphocyte|monocyte|platelet|eosinophil|basophil|leu[ck]ocyte|reticulocyte)"
+CELL_COUNT = re.compile(rf"\b(?:absolute\s+)?{CELLS}s?\s+counts?\b", re.IGNORECASE)
+CELL_RATIO = re.compile(
+    rf"\b{CELLS}[\s-]*(?:to[\s-]+|/|-)\s*{CELLS}\s*(?:\([A-Za-z/]{{1,5}}\)\s*)?ratios?\b", re.IGNORECASE)
+LIST_SEPARATOR = re.compile(r"\s*(?:,|;|,?\s+and|,?\s+or)\s*")
 CANCER_HEADS = r"(?:cancers?|carcinomas?|adenocarcinomas?|tumou?rs?|malignanc(?:y|ies)|neoplasms?)"
 SYMBOL = re.compile(r"^(?=.*[A-Z].*[A-Z0-9])[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*$")
 MEASURE_WORDS = {"serum", "plasma", "urine", "urinary", "blood", "levels", "level", "circulating", "marker",
@@ -78,10 +93,13 @@ class EntityFinder:
             target.setdefault(key, []).append(nlp.make_doc(synonym))
             if "-" in synonym and not _short(synonym):
                 target[key].append(nlp.make_doc(synonym.replace("-", " ")))
+                target[key].append(nlp.make_doc(synonym.replace("-", "–")))
         for key, docs in exact.items():
             self.exact.add(key, docs)
         for key, docs in folded.items():
             self.folded.add(key, docs)
+        self.acronyms = {s: m.name for m in lexicon.markers.values() for s in m.synonyms
+                         if " " not in s and sum(c.isupper() for c in s) >= 2}
         organs = {w: c.name for c in lexicon.cancers.values() for w in c.organ_words}
         self.organs = organs
         words = "|".join(sorted(map(re.escape, organs), key=len, reverse=True))
@@ -100,13 +118,17 @@ class EntityFinder:
                 found.append(self._span(doc, start, end, label, canonical, "lexicon", ambiguous=ambiguous))
         text = doc_text(doc)
         found = list(self._molecular_forms(doc, found))
+        found.extend(self._glued_samples(doc, found))
         found.extend(self._mirnas(doc, text))
+        found.extend(self._lncrnas(doc, text))
+        found.extend(self._alterations(doc, text))
+        found.extend(self._blood_counts(doc, text))
         found.extend(self._coordinated_cancers(doc, text))
         found.extend(self._model_entities(doc))
         found, abbreviation_rejects = self._apply_abbreviations(doc, text, found)
         rejected.extend(abbreviation_rejects)
         found.extend(self._candidates(doc, text, found))
-        kept, unsupported = self._support(found)
+        kept, unsupported = self._support(text, found)
         rejected.extend(unsupported)
         kept, in_ratios = self._ratios(text, filter_spans(kept))
         rejected.extend(in_ratios)
@@ -157,6 +179,66 @@ class EntityFinder:
                     yield self._span(doc, span.start, end + 1, "MARKER", transcript, "lexicon")
                     continue
             yield span
+
+    def _glued_samples(self, doc: Doc, found: list[Span]) -> Iterable[Span]:
+        """'sCTX', 'uNTX', 's-CTX': a serum/urine prefix glued to a marker's acronym (case-sensitive).
+        The prefix says the name is a measured marker, so an ambiguous acronym needs no more support."""
+        taken = {i for s in found for i in range(s.start, s.end)}
+        for token in doc:
+            name = token.text[2:] if token.text[1:2] == "-" else token.text[1:]
+            if token.text[:1] in "su" and token.i not in taken and name in self.acronyms:
+                yield self._span(doc, token.i, token.i + 1, "MARKER", self.acronyms[name], "pattern")
+
+    def _lncrnas(self, doc: Doc, text: str) -> Iterable[Span]:
+        """'lncRNA HOTAIR', 'long non-coding RNA X', and the lncRNA families named without the prefix."""
+        for m in LNCRNA.finditer(text):
+            name = m.group(1) or m.group(2)
+            if name in self.lexicon.not_markers or not any(c.isupper() or c.isdigit() for c in name):
+                continue
+            canonical = self.lexicon.marker_for(m.group(0)) or self.lexicon.marker_for(name)
+            span = self._char_span(doc, m.start(), m.end(), "MARKER", canonical or name, "pattern",
+                                   candidate=canonical is None)
+            if span is not None:
+                yield span
+
+    def _alterations(self, doc: Doc, text: str) -> Iterable[Span]:
+        """Gene variants measured in blood: 'AR-V7', 'AR amplification', 'TP53 mutations' in ctDNA.
+        Only in a sentence about a blood sample: elsewhere a mutation describes the tumour."""
+        for sentence in re.finditer(r"[^.]+", text):
+            if not BLOOD_CONTEXT.search(sentence.group(0)):
+                continue
+            for m in ALTERATION.finditer(sentence.group(0)):
+                gene = m.group(1)
+                if gene in self.lexicon.not_markers or self.lexicon.cancer_for(gene):
+                    continue
+                kind = m.group(3).lower().replace("-", " ") if m.group(3) else ""
+                name = f"{gene}-V{m.group(2)}" if m.group(2) else f"{gene} {kind}"
+                canonical = self.lexicon.marker_for(name)
+                start = sentence.start() + m.start()
+                span = self._char_span(doc, start, start + len(m.group(0)), "MARKER", canonical or name,
+                                       "pattern", candidate=canonical is None)
+                if span is not None:
+                    yield span
+
+    def _blood_counts(self, doc: Doc, text: str) -> Iterable[Span]:
+        """Cell counts ('absolute lymphocyte count') and ratios of cell counts ('neutrophil/lymphocyte
+        ratio' is NLR): markers of their own, not ratios of two markers."""
+        for m in CELL_COUNT.finditer(text):
+            name = f"{m.group(1).lower()} count"
+            canonical = self.lexicon.marker_for(name)
+            span = self._char_span(doc, m.start(), m.end(), "MARKER", canonical or name, "pattern",
+                                   candidate=canonical is None)
+            if span is not None:
+                yield span
+        for m in CELL_RATIO.finditer(text):
+            if m.group(1).lower() == m.group(2).lower():
+                continue
+            name = f"{m.group(1)[0]}{m.group(2)[0]}R".upper()
+            canonical = self.lexicon.marker_for(name)
+            span = self._char_span(doc, m.start(), m.end(), "MARKER", canonical or name, "pattern",
+                                   candidate=canonical is None)
+            if span is not None:
+                yield span
 
     def _mirnas(self, doc: Doc, text: str) -> Iterable[Span]:
         for m in MIRNA.finditer(text):
@@ -321,12 +403,20 @@ class EntityFinder:
                 kept.append(span)
         return kept, rejected
 
-    def _support(self, found: list[Span]) -> tuple[list[Span], list[Span]]:
-        """Keep an ambiguous short form only when the abstract also names it in full."""
+    @staticmethod
+    def _support(text: str, found: list[Span]) -> tuple[list[Span], list[Span]]:
+        """Keep an ambiguous short form only when the abstract also names it in full, or lists it
+        among markers named without ambiguity ('CaN, OPG, PTHrP and IL-6')."""
         full = {(s.label_, s.kb_id_) for s in found if s._.reason != "ambiguous"}
+        markers = sorted((s for s in found if s.label_ == "MARKER"), key=lambda s: s.start_char)
+        listed = set()
+        for first, second in zip(markers, markers[1:], strict=False):
+            if LIST_SEPARATOR.fullmatch(text[first.end_char : second.start_char]):
+                listed.update(s.start for s, other in ((first, second), (second, first))
+                              if other._.reason != "ambiguous")
         kept, rejected = [], []
         for span in found:
-            if span._.reason == "ambiguous" and (span.label_, span.kb_id_) not in full:
+            if span._.reason == "ambiguous" and (span.label_, span.kb_id_) not in full and span.start not in listed:
                 span._.reason = "ambiguous short form, not defined or named in full in this abstract"
                 rejected.append(span)
             else:
