@@ -31,7 +31,7 @@ SENTENCE_FLAGS = (
     ("finding", "refutes"), ("finding", "unclear"), ("grammar", "statistics"), ("grammar", "comparison"),
     ("grammar", "contrast"), ("grammar", "ours"), ("sentence", "treatment_effect"), ("sentence", "background"),
     ("sentence", "methods"), ("sentence", "objective"), ("grammar", "measured"), ("context", "bone"),
-    ("grammar", "up"), ("grammar", "down"),
+    ("grammar", "up"), ("grammar", "down"), ("grammar", "change"), ("grammar", "timepoints"),
 )
 """Cue groups read in every sentence; a sentence's flags are the names of those it holds."""
 

@@ -26,8 +26,11 @@ FEATURES_VERSION = "1"
 
 EVIDENCE_ROLES = ("title", "objective", "result", "conclusion")
 WORD = re.compile(r"[A-Za-z][a-z]{2,}")
-STOP_WORDS = frozenset("the and was were with for that this from than are patients have has had which these those "
-                       "their its been not but also between all who our study".split())
+STOP_WORDS = frozenset({
+    "the", "and", "was", "were", "with", "for", "that", "this", "from", "than", "are", "patients", "have", "has", "had",
+    "which", "these", "those", "their", "its", "been", "not", "but", "also", "between", "all", "who", "our", "study"})
+RuleScores = dict[tuple[str, str, str], float]
+"""The hand rules' relations: (marker, cancer, use) → confidence."""
 
 
 def featurize(view: AbstractView) -> list[tuple[Candidate, dict[str, float]]]:
@@ -55,7 +58,7 @@ def featurize(view: AbstractView) -> list[tuple[Candidate, dict[str, float]]]:
 
 
 def _marker_features(view: AbstractView, marker: str, n_markers: int,
-                     rules: dict[tuple[str, str, str], float]) -> tuple[dict[str, float], list[Sentence], list[Sentence]]:
+                     rules: RuleScores) -> tuple[dict[str, float], list[Sentence], list[Sentence]]:
     direct = [s for s in view.sentences if any(m.marker == marker for m in s.markers) and marker not in s.excluded]
     grouped = [s for s in view.sentences if marker in s.groups and marker not in s.excluded
                and not any(m.marker == marker for m in s.markers)]
@@ -86,7 +89,7 @@ def _marker_features(view: AbstractView, marker: str, n_markers: int,
 
 
 def _use_features(view: AbstractView, candidate: Candidate, direct: list[Sentence], grouped: list[Sentence],
-                  cue_sentences: dict[str, list[Sentence]], rules: dict[tuple[str, str, str], float]) -> dict[str, float]:
+                  cue_sentences: dict[str, list[Sentence]], rules: RuleScores) -> dict[str, float]:
     use = candidate.use
     features: dict[str, float] = {}
     for kind, sentences in (("cue", direct), ("group_cue", grouped)):
@@ -110,6 +113,10 @@ def _use_features(view: AbstractView, candidate: Candidate, direct: list[Sentenc
                         features[f"{kind}:bone_comparison"] = 1.0
                 if "finding.refutes" in s.flags:
                     features[f"{kind}:refutes_in_result"] = 1.0
+                if "grammar.change" in s.flags:
+                    features[f"{kind}:change"] = 1.0
+                    if "grammar.timepoints" in s.flags or "design.treatment" in view.flags:
+                        features[f"{kind}:change_over_time"] = 1.0
     for kind, sentences in (("word", direct), ("group_word", grouped)):
         for s in sentences:
             if s.role in EVIDENCE_ROLES:
@@ -150,7 +157,7 @@ def _words(text: str) -> set[str]:
 
 
 def _cancer_features(view: AbstractView, candidate: Candidate, direct: list[Sentence], grouped: list[Sentence],
-                     cancer_counts: Counter[str], rules: dict[tuple[str, str, str], float]) -> dict[str, float]:
+                     cancer_counts: Counter[str], rules: RuleScores) -> dict[str, float]:
     cancer = candidate.cancer
     features: dict[str, float] = {}
     if cancer in view.study_cancers:
