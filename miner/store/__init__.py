@@ -6,6 +6,10 @@ dataclasses.
 Written with sqlite-utils in WAL mode. Every batch is one transaction, so a run killed at any moment
 leaves a consistent database that the next run completes. Opening for writing upgrades an older
 database in place (`miner.store.migrations`); opening for reading asks for `miner upgrade` instead.
+
+A new table: a migration that creates it (``@migration(N)`` in migrations.py), a module here with a
+`Table` subclass whose methods hold its SQL and return dataclasses, and an attribute for it in
+``Store.__init__`` (``self.verdicts = VerdictsTable(self)``).
 """
 
 from __future__ import annotations
