@@ -1,7 +1,7 @@
 """The `miner` command line: the group, the options commands share, and errors → exit codes.
 
 The commands live in `miner.commands`, one module a feature, each with ``register_commands(cli)``
-(listed in ``COMMAND_MODULES``); they parse options, call the stages, and print.
+(found by `register_command_modules`); they parse options, call the stages, and print.
 
 Exit codes: 0 done; 1 failed (nothing stored is lost); 2 usage or configuration error;
 75 (EX_TEMPFAIL) try later: another process holds the database's lock, or NCBI is unavailable;
@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import importlib
 import logging
+import pkgutil
 import re
 import sys
 from collections.abc import Callable
@@ -196,8 +197,13 @@ query_options = [
 ]
 
 
-COMMAND_MODULES = ("fetch", "ingest", "extract", "refresh", "database", "table", "serve")
-"""Modules of `miner.commands` whose ``register_commands(cli)`` adds their commands, in help order."""
+def register_command_modules(group: click.Group) -> None:
+    """Every module of `miner.commands` adds its commands with its ``register_commands(cli)``: a new
+    feature's commands are a new module there, with no change here."""
+    import miner.commands
 
-for _name in COMMAND_MODULES:
-    importlib.import_module(f"miner.commands.{_name}").register_commands(cli)
+    for module in pkgutil.iter_modules(miner.commands.__path__):
+        importlib.import_module(f"miner.commands.{module.name}").register_commands(group)
+
+
+register_command_modules(cli)

@@ -57,8 +57,9 @@ def refresh(db_path: Path | None, query: str | None, query_file: Path | None, re
 
     settings = eutils_settings(db_path, eutils_url, email, batch_size, give_up_after, overlap_days=overlap_days)
     text = query_from(query, query_file)
-    with job(Store(settings.db), "refresh", query=text) as ctx:
-        report = run_refresh(ctx, EutilsClient(settings), text, load_nlp(ner_model), extractor_fingerprint(ner_model),
+    fingerprint = extractor_fingerprint(ner_model)
+    with job(Store(settings.db), "refresh", fingerprint=fingerprint, query=text) as ctx:
+        report = run_refresh(ctx, EutilsClient(settings), text, load_nlp(ner_model), fingerprint,
                              overlap_days=settings.overlap_days, deletion_check_days=settings.deletion_check_days,
                              check_deleted=check_deleted)
     if report_dir:

@@ -33,7 +33,7 @@ from miner.store.summary import SummaryRow, SummaryTable
 
 __all__ = [
     "Abstract", "EvidenceDetail", "EvidenceRow", "Key", "Locked", "NeedsUpgrade", "Run", "RunCounts",
-    "SavedArticles", "Store", "StoreError", "SummaryRow", "Upgrade", "file_sha256", "now",
+    "SavedArticles", "Status", "Store", "StoreError", "SummaryRow", "Upgrade", "file_sha256", "now",
 ]
 
 log = logging.getLogger(__name__)
