@@ -32,8 +32,6 @@ class SavedArticles:
 class ArticlesTable(Table):
     """Articles keyed on PMID; a changed, deleted or retracted article's evidence leaves with it."""
 
-    name = "articles"
-
     def save(self, articles: Iterable[Article], run_id: int) -> SavedArticles:
         """Upsert one batch in one transaction: the counts, the PMIDs new, and the PMIDs revised."""
         saved = SavedArticles(RunCounts())

@@ -67,8 +67,6 @@ class EvidenceDetail:
 class EvidenceTable(Table):
     """Evidence rows and the mentions they were read from, replaced article by article."""
 
-    name = "evidence"
-
     def drop(self, pmids: list[str]) -> None:
         """Remove these articles' evidence and mentions (inside the caller's transaction)."""
         self.store.summary_stale = True
@@ -151,8 +149,6 @@ class EvidenceTable(Table):
 
 class LexiconTables(Table):
     """`markers` (the lexicon's, and candidates found in the text) and `cancers`."""
-
-    name = "markers"
 
     def sync(self, markers: list[dict], cancers: list[dict]) -> None:
         """Upsert the lexicon's markers and cancers (candidates are added as found)."""

@@ -10,7 +10,7 @@ from miner.store.tables import Table
 
 
 class FilesTable(Table):
-    name = "ingested_files"
+    """Files ingested: a file whose content was ingested with the same extractor and filter is skipped."""
 
     def done(self, sha256: str, key: str) -> bool:
         """Whether a file with this content was ingested with this key (extractor and filter)."""

@@ -74,8 +74,6 @@ class Run:
 class RunsTable(Table):
     """Runs: started as 'running', finished as done, failed or interrupted."""
 
-    name = "runs"
-
     def start(self, command: str, **params: object) -> int:
         """A new run of ``command`` with its parameters (query, since, until, datetype)."""
         row = {"command": command, "started": now(), "status": "running", "tool_version": __version__}

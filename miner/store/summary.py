@@ -38,7 +38,7 @@ class SummaryRow:
 
 
 class SummaryTable(Table):
-    name = "summary"
+    """The summary, rebuilt from the evidence when it changed; read in the order of `evidence_summary`."""
 
     def rebuild(self) -> None:
         """Rebuild from the evidence in one transaction, each row with its strongest sentence."""
