@@ -31,7 +31,6 @@ from miner.runs import Interrupted
 from miner.store import Locked, StoreError
 
 EXIT_FAILED, EXIT_USAGE, EXIT_TEMPFAIL, EXIT_INTERRUPTED = 1, 2, 75, 130
-log = logging.getLogger("miner")
 
 
 class Failed(Exception):

@@ -1,9 +1,9 @@
 """Articles in the store → mentions and evidence rows.
 
 Only articles that are new, changed, or were extracted with another extractor fingerprint (rules
-version, lexicon files, NER model) are extracted, unless everything is asked for. Evidence is
-upserted by (pmid, marker, cancer, use): a row that comes out the same keeps the run that first
-found it, so "what is new since run N" stays true across re-extractions.
+version, lexicon files, NER model) are extracted, unless everything is asked for. The store upserts
+the evidence by (pmid, marker, cancer, use) (`EvidenceTable.replace`): a row that comes out the same
+keeps the run that first found it, so "what is new since run N" stays true across re-extractions.
 """
 
 from __future__ import annotations
