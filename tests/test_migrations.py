@@ -59,6 +59,8 @@ def test_upgrade_keeps_every_article_evidence_row_and_run(old_db: Path) -> None:
     result = invoke("upgrade", "--db", str(old_db))
     assert result.exit_code == 0, result.output
     assert f"from schema version 1 to {migrations.latest()}" in result.output
+    assert "2: Drop the columns no miner ever wrote: runs.lexicon_hash (the extractor fingerprint holds the lexicon" \
+        " hash) and mentions.category" in result.output
     assert version(old_db) == migrations.latest()
     assert contents(old_db) == before
     backup = old_db.with_name("evidence.db.schema-v1.bak")

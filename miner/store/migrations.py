@@ -30,7 +30,9 @@ class Migration:
 
     @property
     def description(self) -> str:
-        return (self.apply.__doc__ or self.apply.__name__).strip().splitlines()[0]
+        """The first paragraph of the function's docstring, on one line."""
+        doc = (self.apply.__doc__ or self.apply.__name__).strip().split("\n\n")[0]
+        return " ".join(line.strip() for line in doc.splitlines())
 
 
 MIGRATIONS: list[Migration] = []
