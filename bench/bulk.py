@@ -16,6 +16,7 @@ from miner.bulk import plan_jobs, run_jobs, write_results
 from miner.nlp.lexicon import matches_topic
 from miner.nlp.pipeline import extractor_fingerprint
 from miner.pubmed import Article, parse_file
+from miner.runs import job
 from miner.standin import article_xml, pubmed_set
 from miner.store import Store
 
@@ -65,8 +66,8 @@ def ingest(paths: list[Path], db: Path, workers: int, dask: str | None) -> tuple
             yield result
 
     started = time.perf_counter()
-    run_id = store.start_run("bench")
-    _counts, errors = write_results(store, tracked(), run_id, len(jobs))
+    with job(store, "ingest") as ctx:
+        _counts, errors = write_results(store, tracked(), ctx.run_id, len(jobs), ctx.stop)
     assert not errors, errors
     wall = time.perf_counter() - started
     return wall, peak, wall - waiting

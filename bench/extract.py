@@ -7,20 +7,13 @@ from __future__ import annotations
 import json
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from miner.extract import Extractor
 from miner.nlp.pipeline import analyse, build_pipeline
+from miner.store import Abstract as Text
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus" / "dev_abstracts.jsonl"
-
-
-@dataclass
-class Text:
-    pmid: str
-    title: str
-    abstract: str
 
 
 def texts(copies: int) -> list[Text]:

@@ -14,7 +14,8 @@ from pathlib import Path
 
 from miner.config import load_settings
 from miner.eutils import EutilsClient
-from miner.jobs import fetch_query
+from miner.fetch import fetch_into
+from miner.runs import job
 from miner.standin import Running, article_xml
 from miner.store import Store
 
@@ -35,9 +36,10 @@ def main(n: int = 25_000) -> None:
         with tempfile.TemporaryDirectory() as tmp:
             store = Store(Path(tmp) / "bench.db")
             client = EutilsClient(settings)
-            run_id = store.start_run("fetch", query="bone")
             started = time.perf_counter()
-            stored = sum(b.counts.new for b in fetch_query(store, client, "bone", run_id))
+            with job(store, "fetch", query="bone") as ctx:
+                fetch_into(ctx, client, "bone")
+            stored = ctx.counts.new
             wall = time.perf_counter() - started
         searches = server.state.requests_to("esearch")
         minimum = searches + math.ceil(n / settings.batch_size)

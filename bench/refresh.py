@@ -12,9 +12,9 @@ from pathlib import Path
 
 from miner.config import load_settings
 from miner.eutils import EutilsClient
-from miner.jobs import recorded_run
 from miner.nlp.pipeline import build_pipeline, extractor_fingerprint
 from miner.refresh import refresh
+from miner.runs import job
 from miner.standin import Running, article_xml
 from miner.store import Store
 
@@ -37,8 +37,8 @@ def main(n: int = 25_000) -> None:
         def one(label: str) -> tuple[float, int]:
             client = EutilsClient(settings)
             started = time.perf_counter()
-            with store.lock(), recorded_run(store, "refresh", query="bone") as (run_id, counts):
-                report = refresh(store, client, "bone", nlp, fingerprint, run_id, counts, overlap_days=3,
+            with job(store, "refresh", query="bone") as ctx:
+                report = refresh(ctx, client, "bone", nlp, fingerprint, overlap_days=3,
                                  check_deleted="deletion" in label)
             wall = time.perf_counter() - started
             print(f"{label:<26}{wall:>9.1f}s{client.requests_made:>10} requests   {report.summary()}")

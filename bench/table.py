@@ -29,7 +29,7 @@ def build(path: Path, n: int) -> Store:
             "insert into articles (pmid, title, abstract, year, status, has_abstract) values (?, ?, ?, ?, 'active', 1)",
             ((str(p), f"Serum M{p % 300} in bone metastasis", "Serum markers were measured.", 1990 + p % 35)
              for p in range(articles)))
-        run = store.start_run("bench")
+        run = store.runs.start("bench")
         seen = set()
         rows = []
         while len(rows) < n:
@@ -63,7 +63,7 @@ def main(n: int = 1_000_000) -> None:
         store = build(path, n)
         print(f"built {n} evidence rows in {time.perf_counter() - started:.0f}s")
         started = time.perf_counter()
-        store.rebuild_summary()
+        store.summary.rebuild()
         store.checkpoint()
         print(f"summary rebuild: {time.perf_counter() - started:.1f}s for "
               f"{store.db.execute('select count(*) from summary').fetchone()[0]} rows")

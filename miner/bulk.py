@@ -20,10 +20,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from miner.extract import Extracted, extract_articles, save_extractions, sync_reference_tables
-from miner.jobs import StopFlag, progress, store_records
+from miner.fetch import store_records
 from miner.nlp.lexicon import load_lexicon, matches_topic
 from miner.nlp.pipeline import shared_pipeline
 from miner.pubmed import Article, Record, SourceError, parse_file
+from miner.runs import RunContext, StopFlag, progress
 from miner.store import RunCounts, Store, file_sha256
 
 log = logging.getLogger(__name__)
@@ -90,7 +91,7 @@ def plan_jobs(store: Store, paths: list[Path], filter_query: bool, fingerprint: 
             missing.append(f"{path}: {'not a file' if path.exists() else 'no such file'}")
             continue
         digest = file_sha256(path)
-        if not force and store.file_done(digest, key):
+        if not force and store.files.done(digest, key):
             done += 1
             continue
         jobs.append(FileJob(str(path), digest, filter_query, fingerprint, ner_model))
@@ -144,7 +145,7 @@ def write_results(store: Store, results: Iterable[FileResult], run_id: int, tota
                 sync_reference_tables(store, load_lexicon())
                 extracting = True
             _write_file(store, result, run_id, counts, name)
-            store.record_file(name, result.job.sha256, len(result.records),
+            store.files.record(name, result.job.sha256, len(result.records),
                               file_key(result.job.fingerprint, result.job.filter_query), run_id)
             elapsed = time.monotonic() - started
             rate = counts.found / elapsed if elapsed else 0.0
@@ -167,19 +168,30 @@ def _write_file(store: Store, result: FileResult, run_id: int, counts: RunCounts
         if fingerprint is None:
             continue
         pmids = [r.pmid for r in result.records[start : start + WRITE_BATCH] if isinstance(r, Article)]
-        needed = _needing_extraction(store, pmids, fingerprint)
+        needed = store.articles.needing_extraction(fingerprint, among=pmids)
         counts.add(save_extractions(store, [extracted[p] for p in needed if p in extracted], fingerprint, run_id))
     counts.found += result.kept
 
 
-def _needing_extraction(store: Store, pmids: list[str], fingerprint: str) -> list[str]:
-    if not pmids:
-        return []
-    marks = ",".join("?" * len(pmids))
-    return [r[0] for r in store.db.execute(
-        f"select pmid from articles where pmid in ({marks}) and status = 'active'"
-        f" and (extracted_with is null or extracted_with != ?)", [*pmids, fingerprint])]
-
-
 def default_workers() -> int:
     return os.cpu_count() or 1
+
+
+@dataclass
+class Ingested:
+    files_read: int
+    already_done: int
+    problems: list[str]
+    """Files that could not be found or read."""
+
+
+def ingest_into(ctx: RunContext, paths: list[Path], *, filter_query: bool, ner_model: str | None = None,
+                force: bool = False, workers: int | None = None, dask_address: str | None = None) -> Ingested:
+    """Ingest files within a job (extracting with the job's fingerprint, if any), adding to its counts."""
+    jobs, missing, done = plan_jobs(ctx.store, paths, filter_query, ctx.fingerprint, ner_model, force)
+    for problem in missing:
+        log.error(problem)
+    results = run_jobs(jobs, workers or default_workers(), dask_address)
+    added, errors = write_results(ctx.store, results, ctx.run_id, len(jobs), ctx.stop)
+    ctx.counts.add(added)
+    return Ingested(len(jobs) - len(errors), done, missing + errors)

@@ -2,47 +2,37 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from spacy.language import Language
 
 from miner.config import Settings
 from miner.eutils import EutilsClient
 from miner.nlp.pipeline import analyse
 from miner.pubmed import Article, parse_bytes
-from miner.store import Store, StoreError
+from miner.store import Abstract, Store, StoreError
 
 
-@dataclass
-class Text:
-    pmid: str
-    title: str
-    abstract: str
-
-
-def load_article(settings: Settings, pmid: str | None = None, text: str | None = None) -> Text:
+def load_article(settings: Settings, pmid: str | None = None, text: str | None = None) -> Abstract:
     """The article to explain: given text, a stored article, or one fetched from PubMed."""
     if text is not None:
         title, _, abstract = text.partition("\n")
-        return Text("text", title, abstract)
+        return Abstract("text", title, abstract)
     assert pmid is not None
     if settings.db.exists():
         try:
-            store = Store(settings.db, write=False)
-            row = store.db.execute("select title, abstract from articles where pmid = ?", [pmid]).fetchone()
+            stored = Store(settings.db, write=False).articles.text(pmid)
         except StoreError:
-            row = None
-        if row:
-            return Text(pmid, row[0] or "", row[1] or "")
+            stored = None
+        if stored:
+            return stored
     client = EutilsClient(settings)
     for xml in client.efetch_ids([pmid]):
         for record in parse_bytes(xml):
             if isinstance(record, Article) and record.pmid == pmid:
-                return Text(pmid, record.title, record.abstract)
+                return Abstract(pmid, record.title, record.abstract)
     raise StoreError(f"PMID {pmid} is neither stored in {settings.db} nor found in PubMed")
 
 
-def explain_article(nlp: Language, article: Text) -> str:
+def explain_article(nlp: Language, article: Abstract) -> str:
     result = next(analyse(nlp, [article]))
     doc, extraction = result.doc, result.extraction
     lines = [f"PMID {article.pmid}: {article.title}", "", "Entities (surface → canonical [label] via source):"]

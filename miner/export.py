@@ -4,49 +4,20 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterator
+from dataclasses import asdict, fields
 from html import escape
 from pathlib import Path
 from typing import TextIO
 
-from miner.store import Store
+from miner.store import EvidenceRow, Store, SummaryRow
 
-EVIDENCE_COLUMNS = ("pmid", "marker", "marker_category", "candidate", "cancer", "use", "finding", "direction",
-                    "sample", "confidence", "sentence", "sentence_start", "sentence_end", "year", "title",
-                    "extractor_version", "run_id")
-
-
-def evidence_rows(store: Store, cancer: str | None = None, use: str | None = None,
-                  min_articles: int = 1) -> Iterator[dict]:
-    """Evidence of active articles, with the article's year and title, filtered as asked."""
-    where, args = _filters("e.", cancer, use)
-    where.append("a.status = 'active'")
-    join = ""
-    if min_articles > 1:
-        join = "join summary s on s.marker = e.marker and s.cancer = e.cancer and s.use = e.use "
-        where.append("s.articles >= ?")
-        args.append(min_articles)
-    sql = (f"select e.*, a.year, a.title from evidence e join articles a on a.pmid = e.pmid {join}"
-           f"where {' and '.join(where)} order by e.marker, e.cancer, e.use, e.pmid")
-    for row in store.db.query(sql, args):
-        yield {c: row[c] for c in EVIDENCE_COLUMNS}
-
-
-def _filters(prefix: str, cancer: str | None, use: str | None) -> tuple[list[str], list[object]]:
-    """SQL conditions (and their arguments) for the --cancer and --use options."""
-    where: list[str] = []
-    args: list[object] = []
-    for column, value in (("cancer", cancer), ("use", use)):
-        if value:
-            where.append(f"{prefix}{column} = ?")
-            args.append(value)
-    return where, args
+EVIDENCE_COLUMNS = [f.name for f in fields(EvidenceRow)]
 
 
 def write_jsonl(store: Store, out: TextIO, **filters: object) -> int:
     count = 0
-    for row in evidence_rows(store, **filters):  # type: ignore[arg-type]
-        out.write(json.dumps(row, ensure_ascii=False) + "\n")
+    for row in store.evidence.rows(**filters):  # type: ignore[arg-type]
+        out.write(json.dumps(asdict(row), ensure_ascii=False) + "\n")
         count += 1
     return count
 
@@ -55,8 +26,8 @@ def write_csv(store: Store, out: TextIO, **filters: object) -> int:
     writer = csv.DictWriter(out, fieldnames=EVIDENCE_COLUMNS)
     writer.writeheader()
     count = 0
-    for row in evidence_rows(store, **filters):  # type: ignore[arg-type]
-        writer.writerow(row)
+    for row in store.evidence.rows(**filters):  # type: ignore[arg-type]
+        writer.writerow(asdict(row))
         count += 1
     return count
 
@@ -78,26 +49,22 @@ USE_ORDER = {"diagnosis": 0, "prognosis": 1, "risk_prediction": 2, "monitoring":
 
 
 def table_rows(store: Store, cancer: str | None = None, use: str | None = None,
-               min_articles: int = 1) -> list[dict]:
+               min_articles: int = 1) -> list[SummaryRow]:
     """Summary rows for the review-style table, grouped by marker category, strongest first."""
-    where, args = _filters("", cancer, use)
-    where.append("articles >= ?")
-    args.append(min_articles)
-    rows = [dict(r) for r in store.db.query(f"select * from evidence_summary where {' and '.join(where)}", args)]
-    return sorted(rows, key=lambda r: (list(CATEGORY_TITLES).index(r["category"])
-                                       if r["category"] in CATEGORY_TITLES else 99,
-                                       r["marker"].lower(), r["cancer"], USE_ORDER.get(r["use"], 9)))
+    return sorted(store.summary.rows(cancer, use, min_articles),
+                  key=lambda r: (list(CATEGORY_TITLES).index(r.category) if r.category in CATEGORY_TITLES else 99,
+                                 r.marker.lower(), r.cancer, USE_ORDER.get(r.use, 9)))
 
 
-def _years(row: dict) -> str:
-    first, last = row["first_year"], row["last_year"]
+def _years(row: SummaryRow) -> str:
+    first, last = row.first_year, row.last_year
     if not first:
         return ""
     return str(first) if first == last else f"{first}–{last}"
 
 
-def _pmids(row: dict, most: int = 5) -> list[str]:
-    return (row["pmids"] or "").split()[:most]
+def _pmids(row: SummaryRow, most: int = 5) -> list[str]:
+    return row.pmid_list[:most]
 
 
 def write_markdown(store: Store, out: TextIO, **filters: object) -> int:
@@ -107,14 +74,14 @@ def write_markdown(store: Store, out: TextIO, **filters: object) -> int:
               "Evidence: articles (supporting / refuting). Key PMIDs link to PubMed.\n")
     category = None
     for row in rows:
-        if row["category"] != category:
-            category = row["category"]
+        if row.category != category:
+            category = row.category
             out.write(f"\n## {CATEGORY_TITLES.get(category, category or 'Other')}\n\n")
             out.write("| marker | cancer | use | evidence | years | samples | key PMIDs |\n")
             out.write("|---|---|---|---|---|---|---|\n")
         links = " ".join(f"[{p}](https://pubmed.ncbi.nlm.nih.gov/{p}/)" for p in _pmids(row))
-        out.write(f"| {row['marker']} | {row['cancer']} | {row['use']} | {row['articles']} "
-                  f"({row['supporting']} / {row['refuting']}) | {_years(row)} | {row['samples'] or ''} | {links} |\n")
+        out.write(f"| {row.marker} | {row.cancer} | {row.use} | {row.articles} "
+                  f"({row.supporting} / {row.refuting}) | {_years(row)} | {row.samples or ''} | {links} |\n")
     return len(rows)
 
 
@@ -126,28 +93,28 @@ def write_html(store: Store, out: TextIO, **filters: object) -> int:
     out.write(heatmap(rows))
     category = None
     for row in rows:
-        if row["category"] != category:
+        if row.category != category:
             if category is not None:
                 out.write("</tbody></table>")
-            category = row["category"]
+            category = row.category
             out.write(f"<h2>{escape(CATEGORY_TITLES.get(category, category or 'Other'))}</h2><table><thead><tr>"
                       "<th>marker</th><th>cancer</th><th>use</th><th>articles</th><th>supporting</th>"
                       "<th>refuting</th><th>years</th><th>samples</th><th>key PMIDs</th></tr></thead><tbody>")
         links = " ".join(f'<a href="https://pubmed.ncbi.nlm.nih.gov/{p}/">{p}</a>' for p in _pmids(row))
-        out.write(f"<tr><td>{escape(row['marker'])}</td><td>{escape(row['cancer'])}</td><td>{row['use']}</td>"
-                  f"<td>{row['articles']}</td><td>{row['supporting']}</td><td>{row['refuting']}</td>"
-                  f"<td>{_years(row)}</td><td>{escape(row['samples'] or '')}</td><td>{links}</td></tr>")
+        out.write(f"<tr><td>{escape(row.marker)}</td><td>{escape(row.cancer)}</td><td>{row.use}</td>"
+                  f"<td>{row.articles}</td><td>{row.supporting}</td><td>{row.refuting}</td>"
+                  f"<td>{_years(row)}</td><td>{escape(row.samples or '')}</td><td>{links}</td></tr>")
     if category is not None:
         out.write("</tbody></table>")
     out.write("</body></html>\n")
     return len(rows)
 
 
-def heatmap(rows: list[dict]) -> str:
+def heatmap(rows: list[SummaryRow]) -> str:
     """A marker × cancer grid of distinct articles (any use), shaded by count: plain HTML and CSS."""
     articles: dict[tuple[str, str], set[str]] = {}
     for row in rows:
-        articles.setdefault((row["marker"], row["cancer"]), set()).update((row["pmids"] or "").split())
+        articles.setdefault((row.marker, row.cancer), set()).update(row.pmid_list)
     counts = {key: len(pmids) for key, pmids in articles.items()}
     if not counts:
         return "<p>No evidence yet.</p>"

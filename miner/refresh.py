@@ -19,10 +19,12 @@ from pathlib import Path
 from spacy.language import Language
 
 from miner.eutils import EutilsClient
-from miner.extract import extract_pending
-from miner.jobs import StopFlag, progress, store_records
+from miner.extract import extract_into
+from miner.fetch import store_records
 from miner.pubmed import Article, parse_bytes
-from miner.store import RunCounts, Store
+from miner.runs import RunContext, progress
+from miner.store import RunCounts, Store, SummaryRow
+from miner.store.runs import TIME_FORMAT
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +38,9 @@ class RefreshReport:
     revised_articles: list[str] = field(default_factory=list)
     deleted_articles: list[str] = field(default_factory=list)
     retracted_articles: list[str] = field(default_factory=list)
-    new_rows: list[dict] = field(default_factory=list)
-    changed_rows: list[dict] = field(default_factory=list)
-    removed_rows: list[dict] = field(default_factory=list)
+    new_rows: list[SummaryRow] = field(default_factory=list)
+    changed_rows: list[SummaryRow] = field(default_factory=list)
+    removed_rows: list[SummaryRow] = field(default_factory=list)
     new_candidates: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
@@ -50,40 +52,29 @@ class RefreshReport:
 
 def window_start(store: Store, query: str, overlap_days: int) -> date | None:
     """Where this refresh starts: the last successful refresh, fetch or run of the query, less the overlap."""
-    row = store.db.execute(
-        "select started from runs where status = 'done' and query = ?"
-        " and (command = 'refresh' or (command in ('fetch', 'run') and since is null and until is null))"
-        " order by id desc limit 1", [query]).fetchone()
-    if not row:
+    started = store.runs.last_full_fetch(query)
+    if not started:
         return None
-    started = datetime.strptime(row[0], "%Y-%m-%dT%H:%M:%SZ").date()
-    return started - timedelta(days=overlap_days)
-
-
-def _summary_snapshot(store: Store) -> dict[tuple[str, str, str], dict]:
-    return {(r["marker"], r["cancer"], r["use"]): dict(r) for r in store.db.query("select * from summary")}
+    return datetime.strptime(started, TIME_FORMAT).date() - timedelta(days=overlap_days)
 
 
 def deletion_check_due(store: Store, query: str, every_days: int) -> bool:
     """Whether the last check for records that left PubMed (or full fetch) is older than ``every_days``."""
-    row = store.db.execute(
-        "select max(started) from runs where status = 'done' and query = ? and deletion_check = 1", [query]).fetchone()
-    if not row or not row[0]:
+    last = store.runs.last_deletion_check(query)
+    if not last:
         return True
-    last = datetime.strptime(row[0], "%Y-%m-%dT%H:%M:%SZ")
-    return datetime.utcnow() - last >= timedelta(days=every_days)
+    return datetime.utcnow() - datetime.strptime(last, TIME_FORMAT) >= timedelta(days=every_days)
 
 
-def refresh(store: Store, client: EutilsClient, query: str, nlp: Language, fingerprint: str, run_id: int,
-            counts: RunCounts, *, overlap_days: int, deletion_check_days: int = 7, check_deleted: bool = False,
-            stop: StopFlag | None = None) -> RefreshReport:
-    """One refresh inside a recorded run; ``counts`` is the run's, updated as work lands."""
+def refresh(ctx: RunContext, client: EutilsClient, query: str, nlp: Language, fingerprint: str, *,
+            overlap_days: int, deletion_check_days: int = 7, check_deleted: bool = False) -> RefreshReport:
+    """One refresh within a job; the job's counts are updated as work lands."""
+    store, run_id, counts = ctx.store, ctx.run_id, ctx.counts
     since = window_start(store, query, overlap_days)
     check = since is None or check_deleted or deletion_check_due(store, query, deletion_check_days)
-    store.db["runs"].update(run_id, {"since": since.isoformat() if since else None,
-                                     "extractor_version": fingerprint})
-    before = _summary_snapshot(store)
-    candidates_before = {r[0] for r in store.db.execute("select marker from markers where in_lexicon = 0")}
+    ctx.record(since=since.isoformat() if since else None)
+    before = store.summary.snapshot()
+    candidates_before = store.lexicons.candidates()
     report = RefreshReport(run_id, since.isoformat() if since else None, counts)
     try:
         if since is None:
@@ -106,41 +97,36 @@ def refresh(store: Store, client: EutilsClient, query: str, nlp: Language, finge
                 report.new_articles += [{"pmid": p, "title": titles.get(p, "")} for p in batch.new]
                 report.revised_articles += batch.revised
                 bar.update(len(records))
-                if stop:
-                    stop.check()
+                ctx.stop.check()
         if since is not None and check:
             report.deleted_articles = _check_deleted(store, client, query, fetched, run_id)
             counts.deleted += len(report.deleted_articles)
-        store.db["runs"].update(run_id, {"deletion_check": int(check)})
+        ctx.record(deletion_check=int(check))
     finally:
         counts.requests = client.requests_made
-    report.retracted_articles = [r[0] for r in store.db.execute(
-        "select pmid from articles where status = 'retracted' and changed_run = ?", [run_id])]
-    counts.add(extract_pending(store, nlp, fingerprint, run_id, stop=stop))
-    after = _summary_snapshot(store)
+    report.retracted_articles = store.articles.changed_to("retracted", run_id)
+    extract_into(ctx, nlp, fingerprint)
+    after = store.summary.snapshot()
     report.new_rows = [after[k] for k in sorted(after.keys() - before.keys())]
     report.removed_rows = [before[k] for k in sorted(before.keys() - after.keys())]
     report.changed_rows = [after[k] for k in sorted(after.keys() & before.keys())
-                           if (after[k]["articles"], after[k]["supporting"], after[k]["refuting"])
-                           != (before[k]["articles"], before[k]["supporting"], before[k]["refuting"])]
-    report.new_candidates = sorted({r[0] for r in store.db.execute(
-        "select marker from markers where in_lexicon = 0")} - candidates_before)
+                           if (after[k].articles, after[k].supporting, after[k].refuting)
+                           != (before[k].articles, before[k].supporting, before[k].refuting)]
+    report.new_candidates = sorted(store.lexicons.candidates() - candidates_before)
     return report
 
 
 def _check_deleted(store: Store, client: EutilsClient, query: str, fetched: set[str], run_id: int) -> list[str]:
     """Stored articles of this query that PubMed no longer lists and efetch no longer returns."""
     listed = set(client.search_ids(query))
-    known = {r[0] for r in store.db.execute(
-        "select a.pmid from articles a join runs r on r.id = a.first_seen_run"
-        " where a.status != 'deleted' and r.command in ('fetch', 'run', 'refresh') and r.query = ?", [query])}
+    known = store.articles.first_seen_by_query(query)
     missing = sorted(known - listed - fetched)
     if not missing:
         return []
     still_there = {r.pmid for xml in client.efetch_ids(missing) for r in parse_bytes(xml) if isinstance(r, Article)}
     gone = [p for p in missing if p not in still_there]
     if gone:
-        store.mark_deleted(gone, run_id)
+        store.articles.mark_deleted(gone, run_id)
         log.info("%d articles left PubMed: %s", len(gone), " ".join(gone[:20]))
     return gone
 
@@ -170,6 +156,6 @@ def write_report(report: RefreshReport, folder: Path) -> tuple[Path, Path]:
     return md_path, json_path
 
 
-def _row_line(row: dict) -> str:
-    return (f"- {row['marker']} | {row['cancer']} | {row['use']}: {row['articles']} articles "
-            f"({row['supporting']} supporting, {row['refuting']} refuting); PMIDs {row['pmids']}")
+def _row_line(row: SummaryRow) -> str:
+    return (f"- {row.marker} | {row.cancer} | {row.use}: {row.articles} articles "
+            f"({row.supporting} supporting, {row.refuting} refuting); PMIDs {row.pmids}")

@@ -19,11 +19,9 @@ def metadata_for(store: Store) -> dict:
     """The shipped metadata (corpora/datasette.json), for this database, with the query it was built from."""
     template = json.loads(corpus_path("datasette.json").read_text(encoding="utf-8"))
     template["databases"] = {store.path.stem: template["databases"]["DATABASE"]}
-    row = store.db.execute(
-        "select query from runs where command in ('fetch', 'run', 'refresh') and status = 'done' "
-        "order by id desc limit 1").fetchone()
-    if row and row[0]:
-        template["description_html"] += f"<p>PubMed query of the last fetch: <code>{escape(row[0])}</code></p>"
+    query = store.runs.last_fetched_query()
+    if query:
+        template["description_html"] += f"<p>PubMed query of the last fetch: <code>{escape(query)}</code></p>"
     return template
 
 

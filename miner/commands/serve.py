@@ -1,0 +1,32 @@
+"""`miner serve`: Datasette over the database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from miner.cli import Failed, db_option, handle_errors, settings_from
+
+
+def register_commands(cli: click.Group) -> None:
+    cli.add_command(serve)
+
+
+@click.command()
+@db_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (loopback by default).")
+@click.option("--port", type=click.IntRange(1, 65535), default=8001, show_default=True, help="Port to listen on.")
+@click.option("--mutable", is_flag=True, help="Open the database for writing instead of immutable (read-only).")
+@handle_errors
+def serve(db_path: Path | None, host: str, port: int, mutable: bool) -> None:
+    """Browse and query the database with Datasette (metadata, facets and canned queries shipped)."""
+    from miner.serve import ServeError
+    from miner.serve import serve as run_server
+
+    settings = settings_from(db_path)
+    click.echo(f"serving {settings.db} at http://{host}:{port}/ (Ctrl-C to stop)", err=True)
+    try:
+        run_server(settings.db, host, port, immutable=not mutable)
+    except ServeError as exc:
+        raise Failed(str(exc)) from None
