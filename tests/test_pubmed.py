@@ -94,6 +94,71 @@ def test_retracted_publication_and_retraction_notice() -> None:
     assert isinstance(second, Article) and second.retraction_of == ["6"] and not second.retracted
 
 
+def corrections(*items: tuple[str, str | None]) -> str:
+    """A CommentsCorrectionsList of (RefType, PMID or None) entries."""
+    body = "".join(f'<CommentsCorrections RefType="{kind}"><RefSource>Bone Rep. 2024;3:9</RefSource>'
+                   + (f'<PMID Version="1">{pmid}</PMID>' if pmid else "") + "</CommentsCorrections>"
+                   for kind, pmid in items)
+    return f"<CommentsCorrectionsList>{body}</CommentsCorrectionsList>"
+
+
+def test_retraction_notice_without_pmid_and_expression_of_concern() -> None:
+    retracted = article_xml("7", "T", "A", extra=corrections(("RetractionIn", None)))
+    concern = article_xml("8", "T", "A", extra=corrections(("ExpressionOfConcernIn", "90"),
+                                                           ("ExpressionOfConcernIn", None), ("CommentIn", "91")))
+    first, second = parse_bytes(pubmed_set([retracted, concern]).encode())
+    assert isinstance(first, Article) and first.retracted and first.retracted_by == ["Bone Rep. 2024;3:9"]
+    assert isinstance(second, Article) and not second.retracted
+    assert second.expression_of_concern_in == ["90", "Bone Rep. 2024;3:9"]
+    assert second.content_hash() != only(list(parse_bytes(pubmed_set([article_xml("8", "T", "A")]).encode())
+                                              )).content_hash()
+
+
+def test_a_new_field_left_empty_keeps_the_content_hash() -> None:
+    """Hashes stored before expression_of_concern_in existed still match unchanged records."""
+    import hashlib
+    import json
+    from dataclasses import asdict
+
+    a = only(list(parse_bytes(pubmed_set([FULL]).encode())))
+    before = {k: v for k, v in asdict(a).items() if k != "expression_of_concern_in"}
+    digest = hashlib.sha256(json.dumps(before, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:32]
+    assert a.content_hash() == digest
+
+
+def test_every_language_is_kept() -> None:
+    xml = article_xml("9", "T", "A").replace("<Language>eng</Language>",
+                                             "<Language>eng</Language><Language>fre</Language>")
+    assert only(list(parse_bytes(pubmed_set([xml]).encode()))).language == "eng fre"
+
+
+MATH = """<mml:math xmlns:mml="http://www.w3.org/1998/Math/MathML">
+    <mml:msub>
+        <mml:mrow>
+            <mml:mover>
+                <mml:mrow><mml:mi>Q</mml:mi></mml:mrow>
+                <mml:mo>˙</mml:mo>
+            </mml:mover>
+        </mml:mrow>
+        <mml:mrow>
+            <mml:mi>b</mml:mi>
+            <mml:mi>o</mml:mi>
+            <mml:mi>n</mml:mi>
+            <mml:mi>e</mml:mi>
+        </mml:mrow>
+    </mml:msub>
+</mml:math>"""
+
+
+def test_mathml_reads_as_plain_text() -> None:
+    formula = MATH.replace("mml:", "").replace("xmlns:mml", "xmlns")
+    xml = article_xml("11", "TITLE", "ABSTRACT").replace("TITLE", f"Skeletal flow ( {MATH} ) in mice").replace(
+        "ABSTRACT", f"We measured {formula} and <i>n</i> = 12 mice.")
+    a = only(list(parse_bytes(pubmed_set([xml]).encode())))
+    assert a.title == "Skeletal flow ( Qbone ) in mice"
+    assert a.abstract == "We measured Qbone and n = 12 mice."
+
+
 def test_delete_citation_and_book_article() -> None:
     xml = pubmed_set([
         article_xml("10", "T", "A"),
@@ -122,9 +187,16 @@ def test_external_entities_are_not_resolved(tmp_path: Path) -> None:
     secret.write_text("TOPSECRET")
     doc = (f'<?xml version="1.0"?><!DOCTYPE PubmedArticleSet [<!ENTITY xxe SYSTEM "file://{secret}">]>'
            "<PubmedArticleSet>" + article_xml("30", "&xxe;", "A").replace("&amp;xxe;", "&xxe;") + "</PubmedArticleSet>")
-    records = list(parse_bytes(doc.encode()))
-    assert isinstance(records[0], RecordError)
-    assert all("TOPSECRET" not in repr(r) for r in records)
+    with pytest.raises(SourceError, match="documents that declare entities .* are refused") as refused:
+        list(parse_bytes(doc.encode()))
+    assert "TOPSECRET" not in str(refused.value)
+
+
+def test_an_undeclared_entity_is_a_malformed_record() -> None:
+    xml = pubmed_set([article_xml("31", "&nbsp;", "A").replace("&amp;nbsp;", "&nbsp;"), article_xml("32", "T", "A")])
+    first, second = parse_bytes(xml.encode())
+    assert isinstance(first, RecordError) and "undefined entity" in first.message
+    assert isinstance(second, Article) and second.pmid == "32"
 
 
 def test_gzip_files_and_not_pubmed_files(tmp_path: Path) -> None:
