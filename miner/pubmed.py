@@ -291,7 +291,8 @@ def text(elem: ET.Element | None) -> str:
 
 
 def tidy_mathml(elem: ET.Element) -> None:
-    """Make MathML read as plain text: drop its layout whitespace and its accents (the dot of V̇O2).
+    """Make MathML read as plain text: drop its layout whitespace and its accents (the dot of V̇O2),
+    write fractions with a slash.
 
     Each token of a formula is an element of its own, laid out on lines of its own; without this the
     text would read "V . O 2 m a x" instead of "VO2max".
@@ -307,6 +308,8 @@ def tidy_mathml(elem: ET.Element) -> None:
                     node.tail = None
             if node.tag == f"{MATHML}mover" and len(node) == 2 and node[1].tag == f"{MATHML}mo":
                 node.remove(node[1])
+            elif node.tag == f"{MATHML}mfrac" and len(node) == 2:
+                node[0].tail = "/"
 
 
 def reference_notices(corrections: list[ET.Element], ref_type: str) -> list[str]:
