@@ -19,6 +19,7 @@ from io import BytesIO
 from itertools import pairwise
 
 import requests
+import urllib3
 from Bio import Entrez
 
 from miner.config import Settings
@@ -202,13 +203,18 @@ class EutilsClient:
             resp = self.session.post(url, data=params, timeout=wait, stream=True)
         else:
             resp = self.session.get(url, params=params, timeout=wait, stream=True)
+        chunks = []
         with resp:
-            chunks = []
-            for chunk in resp.iter_content(1 << 16):
-                chunks.append(chunk)
-                if time.monotonic() > until:
-                    raise requests.Timeout("the reply took too long")
-            return resp, b"".join(chunks)
+            try:  # read1 returns what has come, so the clock is looked at while a reply trickles in
+                while chunk := resp.raw.read1(1 << 16, decode_content=True):
+                    chunks.append(chunk)
+                    if time.monotonic() > until:
+                        raise requests.Timeout("the reply took too long")
+            except urllib3.exceptions.ReadTimeoutError as exc:
+                raise requests.Timeout(str(exc)) from None
+            except (urllib3.exceptions.ProtocolError, urllib3.exceptions.DecodeError) as exc:
+                raise requests.exceptions.ChunkedEncodingError(str(exc)) from None
+        return resp, b"".join(chunks)
 
     def _describe(self, exc: requests.RequestException, wait: float) -> str:
         """The failure without the URL, which would carry the API key."""

@@ -2,8 +2,9 @@
 
 It serves PubMed XML over real HTTP on a loopback port: esearch (date windows, the history server,
 the 9,999-record cap), efetch (by WebEnv or by POSTed ids), and faults on demand: 429 with NCBI's
-JSON body and Retry-After, 500/502/503, slow replies, truncated replies, malformed XML, and a hung
-service ("hang": the connection is accepted and the request read, and no reply ever comes). Every
+JSON body and Retry-After, 500/502/503, slow replies, truncated replies, malformed XML, a hung
+service ("hang": the connection is accepted and the request read, and no reply ever comes) and one
+that answers a byte at a time ("trickle"). Every
 request is logged with its time, so tests can count requests and measure the rate.
 """
 
@@ -191,6 +192,18 @@ class _Handler(BaseHTTPRequestHandler):
             status, body = state.efetch(params)
         else:
             status, body = 400, "<ERROR>unknown endpoint</ERROR>"
+        if fault == "trickle":
+            data = body.encode()
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            for i in range(len(data)):
+                if self.server.stopping.wait(0.2):
+                    break
+                self.wfile.write(data[i : i + 1])
+                self.wfile.flush()
+            self.close_connection = True
+            return None
         if fault == "truncate":
             data = body.encode()
             self.send_response(status)

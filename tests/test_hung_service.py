@@ -64,6 +64,19 @@ def test_hung_service_gives_up_within_the_budget(hung: StandIn, tmp_path: Path,
     assert len(hung.log) >= 2  # the connection was accepted and the request read, every time
 
 
+def test_a_reply_that_trickles_in_is_bounded_too(tmp_path: Path) -> None:
+    server = Running(StandIn(always="trickle"))
+    try:
+        settings = load_settings({}).with_options(eutils_url=server.url, db=tmp_path / "a.db",
+                                                  rate_without_key=200.0, timeout=1.0, give_up_after=3.0)
+        started = time.monotonic()
+        with pytest.raises(ServiceUnavailable, match="timed out"):
+            EutilsClient(settings).plan("bone")
+        assert time.monotonic() - started < 3.0 + 1.0  # the budget, and at most one more read
+    finally:
+        server.stop()
+
+
 def miner_process(args: list[str], url: str, tmp_path: Path) -> tuple[int, list[tuple[float, str]], float]:
     """Run miner; its exit code, its stderr lines with the seconds at which each came, its run time."""
     env = {**os.environ, "MINER_EUTILS_URL": url, "NCBI_EMAIL": "tests@example.org"}
