@@ -208,7 +208,8 @@ def split_records(stream: BinaryIO, max_record_bytes: int | None = None) -> Iter
         # more data is needed
         if start is not None and len(buffer) - start > limit:
             yield RecordError(index, _pmid_of(buffer[start : start + 65536]),
-                              f"record longer than {limit / 1e6:g} MB without its end tag (skipped)")
+                              f"record longer than {limit / 1e6:g} MB: its end tag is missing or it is too large "
+                              "(skipped)")
             index += 1
             start = None
         if eof:
