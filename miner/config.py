@@ -42,12 +42,14 @@ class Settings:
     api_key: str | None
     batch_size: int
     timeout: float
+    max_timeout: float
     give_up_after: float
     rate_without_key: float
     rate_with_key: float
     db: Path
     overlap_days: int
     deletion_check_days: int
+    refresh_give_up_after: float
 
     @property
     def rate(self) -> float:
@@ -57,6 +59,10 @@ class Settings:
     def with_options(self, **options: object) -> Settings:
         """A copy with the options that were given (None means: not given)."""
         return replace(self, **{k: v for k, v in options.items() if v is not None})
+
+    def for_refresh(self) -> Settings:
+        """The settings of the scheduled refresh, which may keep retrying longer than run/fetch."""
+        return replace(self, give_up_after=self.refresh_give_up_after)
 
 
 def load_settings(env: dict[str, str] | None = None) -> Settings:
@@ -70,10 +76,12 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         api_key=env.get(ENV_API_KEY) or None,
         batch_size=int(eutils["batch_size"]),
         timeout=float(eutils["timeout"]),
+        max_timeout=float(eutils["max_timeout"]),
         give_up_after=float(eutils["give_up_after"]),
         rate_without_key=float(eutils["rate_without_key"]),
         rate_with_key=float(eutils["rate_with_key"]),
         db=Path(env.get(ENV_DB) or defaults["store"]["db"]),
         overlap_days=int(defaults["refresh"]["overlap_days"]),
         deletion_check_days=int(defaults["refresh"]["deletion_check_days"]),
+        refresh_give_up_after=float(defaults["refresh"]["give_up_after"]),
     )

@@ -19,6 +19,7 @@ from io import BytesIO
 from itertools import pairwise
 
 import requests
+import urllib3
 from Bio import Entrez
 
 from miner.config import Settings
@@ -150,19 +151,17 @@ class EutilsClient:
             params["email"] = self.settings.email
         if self.settings.api_key:
             params["api_key"] = self.settings.api_key
-        deadline = time.monotonic() + self.settings.give_up_after
+        started = time.monotonic()
+        deadline = started + self.settings.give_up_after
         closing = f"</{root}>".encode()
         attempt = refused = 0
         while True:
             self.limiter.wait()
             self.requests_made += 1
+            wait = self.reply_wait(attempt, deadline - time.monotonic())
             retry_after: float | None = None
             try:
-                if post:
-                    resp = self.session.post(url, data=params, timeout=self.settings.timeout)
-                else:
-                    resp = self.session.get(url, params=params, timeout=self.settings.timeout)
-                body = resp.content
+                resp, body = self._send(url, params, post, wait)
                 if resp.status_code == 200:
                     if closing in body[-len(closing) - 64 :] or b"<ERROR>" in body[:2000]:
                         return body
@@ -175,23 +174,54 @@ class EutilsClient:
                         f"{endpoint}: HTTP {resp.status_code} from {self.base}: {_snippet(body)}"
                     )
             except requests.RequestException as exc:
-                problem = self._describe(exc)
+                problem = self._describe(exc, wait)
                 refused += problem == "connection failed"
             attempt += 1
             backoff = min(60.0, 0.5 * 2**attempt) * random.uniform(0.5, 1.5)
             delay = max(retry_after or 0.0, backoff)
-            if time.monotonic() + delay > deadline or refused >= CONNECT_ATTEMPTS:
+            if time.monotonic() + delay + min(1.0, self.settings.timeout) > deadline or refused >= CONNECT_ATTEMPTS:
                 raise ServiceUnavailable(
                     f"cannot get a reply from NCBI E-utilities at {self.base} ({endpoint}): "
-                    f"{problem}; gave up after {attempt} attempts"
+                    f"{problem}; gave up after {attempt} attempts in {time.monotonic() - started:.0f} s"
                 )
             log.warning("%s: %s; retrying in %.1fs (attempt %d)", endpoint, problem, delay, attempt)
             self.sleep(delay)
 
-    def _describe(self, exc: requests.RequestException) -> str:
+    def reply_wait(self, attempt: int, remaining: float) -> float:
+        """Seconds to wait for a reply: ``timeout`` at first (a quarter of a short budget), twice as
+        long at each retry up to ``max_timeout``, never past the budget."""
+        first = min(self.settings.timeout, self.settings.give_up_after / 4)
+        return max(0.1, min(first * 2**attempt, self.settings.max_timeout, remaining))
+
+    def _send(self, url: str, params: dict[str, str], post: bool, wait: float) -> tuple[requests.Response, bytes]:
+        """One HTTP request whose reply must begin, and keep coming, within ``wait`` seconds.
+
+        A server that answers a byte at a time cannot hold the client past ``wait`` (plus one read).
+        """
+        until = time.monotonic() + wait
+        if post:
+            resp = self.session.post(url, data=params, timeout=wait, stream=True)
+        else:
+            resp = self.session.get(url, params=params, timeout=wait, stream=True)
+        chunks = []
+        with resp:
+            try:  # read1 returns what has come, so the clock is looked at while a reply trickles in
+                while chunk := resp.raw.read1(1 << 16, decode_content=True):
+                    chunks.append(chunk)
+                    if time.monotonic() > until:
+                        raise requests.Timeout("the reply took too long")
+            except urllib3.exceptions.ReadTimeoutError as exc:
+                raise requests.Timeout(str(exc)) from None
+            except (urllib3.exceptions.ProtocolError, urllib3.exceptions.DecodeError) as exc:
+                raise requests.exceptions.ChunkedEncodingError(str(exc)) from None
+        return resp, b"".join(chunks)
+
+    def _describe(self, exc: requests.RequestException, wait: float) -> str:
         """The failure without the URL, which would carry the API key."""
-        if isinstance(exc, requests.Timeout):
-            return "timed out"
+        if isinstance(exc, requests.Timeout) or (
+            isinstance(exc, requests.ConnectionError) and "timed out" in str(exc)
+        ):
+            return f"timed out (no reply within {wait:.1f} s)"
         if isinstance(exc, requests.exceptions.ChunkedEncodingError):
             return "reply cut off"
         if isinstance(exc, requests.ConnectionError):

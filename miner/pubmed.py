@@ -16,13 +16,24 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import IO, BinaryIO
+
+from miner.config import load_defaults
 
 MONTHS = {m: i for i, m in enumerate(
     ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), start=1)}
 RETRACTED = "Retracted Publication"
-_START = re.compile(rb"<(PubmedArticle|PubmedBookArticle|DeleteCitation)[\s>]")
+MATHML = "{http://www.w3.org/1998/Math/MathML}"
+_ADDED_FIELDS = frozenset({"expression_of_concern_in"})
+_TOKEN = re.compile(rb"<(!--|!\[CDATA\[|\?|!DOCTYPE|!ENTITY|(/?)"
+                    rb"(PubmedArticleSet|PubmedArticle|PubmedBookArticle|DeleteCitation)(?=[\s/>]))")
+"""The markup the record scanner looks at: what hides text from XML, and the record tags."""
+_TOKEN_MAX = 32
+_SKIPPED = {b"!--": b"-->", b"![CDATA[": b"]]>", b"?": b"?>", b"!DOCTYPE": b">"}
+_PMID = re.compile(rb"<PMID[^>]*>\s*(\d+)")
+_ENTITIES_REFUSED = "documents that declare entities (a DTD internal subset) are refused"
 _CHUNK = 1 << 20
 
 
@@ -38,7 +49,12 @@ class MeshHeading:
 
 @dataclass
 class Article:
-    """One PubMed citation, as plain data."""
+    """One PubMed citation, as plain data.
+
+    ``retraction_of`` holds the PMIDs a retraction notice retracts; ``retracted_by`` and
+    ``expression_of_concern_in`` the notices about this article: their PMIDs, or their citations
+    when a notice has no PMID.
+    """
 
     pmid: str
     version: int = 1
@@ -59,6 +75,7 @@ class Article:
     entrez_date: str | None = None
     retraction_of: list[str] = field(default_factory=list)
     retracted_by: list[str] = field(default_factory=list)
+    expression_of_concern_in: list[str] = field(default_factory=list)
 
     @property
     def has_abstract(self) -> bool:
@@ -69,8 +86,13 @@ class Article:
         return RETRACTED in self.publication_types or bool(self.retracted_by)
 
     def content_hash(self) -> str:
-        """A hash of everything the record says; equal hashes mean nothing to update."""
-        data = json.dumps(asdict(self), sort_keys=True, ensure_ascii=False)
+        """A hash of everything the record says; equal hashes mean nothing to update.
+
+        A field added after databases were built counts only when it is set, so that adding it does not
+        make every stored article look revised.
+        """
+        data = json.dumps({k: v for k, v in asdict(self).items() if v or k not in _ADDED_FIELDS},
+                          sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(data.encode("utf-8")).hexdigest()[:32]
 
 
@@ -114,63 +136,123 @@ def open_source(path: Path) -> BinaryIO:
     return fh
 
 
-def split_records(stream: BinaryIO) -> Iterator[bytes]:
+@cache
+def default_record_limit() -> int:
+    """Bytes one record may take (``[pubmed] max_record_mb`` in corpora/defaults.toml)."""
+    return int(float(load_defaults()["pubmed"]["max_record_mb"]) * 1_000_000)
+
+
+def split_records(stream: BinaryIO, max_record_bytes: int | None = None) -> Iterator[bytes | RecordError]:
     """The raw bytes of each PubmedArticle, PubmedBookArticle and DeleteCitation in the stream.
 
-    A record whose end tag is missing ends where the next record starts; that piece is yielded as
-    it is and fails to parse on its own.
+    The stream is scanned as XML markup, not as bytes: comments, CDATA sections and processing
+    instructions are stepped over, so record-like text inside them is neither a record nor a record's
+    end. A document that declares entities (a DTD internal subset) is refused. A record whose end tag
+    is missing ends where the next record starts; that piece is yielded as it is and fails to parse on
+    its own. A record longer than ``max_record_bytes`` becomes a RecordError and is skipped, so memory
+    stays bounded whatever the input.
     """
+    limit = max_record_bytes or default_record_limit()
     buffer = b""
+    pos = 0  # where scanning goes on
+    start: int | None = None  # where the open record starts
+    tag = b""  # the open record's element name
+    closer: bytes | None = None  # the end of the comment, CDATA section, PI or DOCTYPE being skipped
+    in_doctype = False
     seen_set = False
+    index = 0
+    eof = False
     while True:
+        if closer is not None:
+            found = buffer.find(closer, pos)
+            if in_doctype and b"[" in buffer[pos : found if found != -1 else len(buffer)]:
+                raise SourceError(_ENTITIES_REFUSED)
+            if found != -1:
+                pos, closer, in_doctype = found + len(closer), None, False
+                continue
+            pos = max(pos, len(buffer) - len(closer) + 1)
+            token = None
+        else:
+            token = _TOKEN.search(buffer, pos)
+            if token is None:
+                pos = max(pos, len(buffer) - _TOKEN_MAX)
+        if token is not None:
+            kind = token.group(1)
+            if kind in _SKIPPED:
+                closer, in_doctype, pos = _SKIPPED[kind], kind == b"!DOCTYPE", token.end()
+                continue
+            if kind == b"!ENTITY":
+                raise SourceError(_ENTITIES_REFUSED)
+            name = token.group(3)
+            pos = token.end()
+            if name == b"PubmedArticleSet":
+                seen_set = True
+            elif not token.group(2):  # a record starts
+                seen_set = True
+                if start is not None:
+                    yield buffer[start : token.start()]
+                    index += 1
+                start, tag = token.start(), name
+            elif start is not None and name == tag:  # the open record ends
+                close = buffer.find(b">", pos)
+                if close == -1:
+                    pos = token.start()
+                    token = None
+                else:
+                    pos = close + 1
+                    yield buffer[start:pos]
+                    index += 1
+                    start = None
+            if token is not None:
+                continue
+        # more data is needed
+        if start is not None and len(buffer) - start > limit:
+            yield RecordError(index, _pmid_of(buffer[start : start + 65536]),
+                              f"record longer than {limit / 1e6:g} MB: its end tag is missing or it is too large "
+                              "(skipped)")
+            index += 1
+            start = None
+        if eof:
+            break
+        keep = start if start is not None else max(0, min(pos, len(buffer) - _TOKEN_MAX))
+        buffer, pos = buffer[keep:], pos - keep
+        if start is not None:
+            start = 0
         try:
             data = stream.read(_CHUNK)
         except (OSError, EOFError) as exc:
             raise SourceError(f"corrupt compressed data: {exc}") from None
-        buffer += data
-        if not seen_set:
-            seen_set = b"<PubmedArticleSet" in buffer or _START.search(buffer) is not None
-        while True:
-            start = _START.search(buffer)
-            if not start:
-                buffer = buffer[-64:] if data else b""
-                break
-            tag = start.group(1)
-            end_tag = b"</" + tag + b">"
-            end = buffer.find(end_tag, start.end())
-            following = _START.search(buffer, start.end())
-            if end != -1 and (following is None or following.start() > end):
-                stop = end + len(end_tag)
-                yield buffer[start.start() : stop]
-                buffer = buffer[stop:]
-            elif following is not None:
-                yield buffer[start.start() : following.start()]
-                buffer = buffer[following.start() :]
-            elif not data:
-                yield buffer[start.start() :]
-                buffer = b""
-                break
-            else:
-                buffer = buffer[start.start() :]
-                break
         if not data:
-            break
+            eof = True
+            if closer is None and start is None:
+                break
+            if start is not None and closer is not None:
+                closer = None
+                pos = len(buffer)
+        buffer += data
+    if start is not None:
+        yield buffer[start:]
     if not seen_set:
         raise SourceError("not PubMed XML (no PubmedArticleSet)")
 
 
-def parse_stream(stream: BinaryIO) -> Iterator[Record]:
-    for index, raw in enumerate(split_records(stream)):
-        yield parse_record(raw, index)
+def _pmid_of(raw: bytes) -> str | None:
+    found = _PMID.search(raw)
+    return found.group(1).decode() if found else None
 
 
-def parse_bytes(data: bytes) -> Iterator[Record]:
+def parse_stream(stream: BinaryIO, max_record_bytes: int | None = None) -> Iterator[Record]:
+    for index, piece in enumerate(split_records(stream, max_record_bytes)):
+        yield piece if isinstance(piece, RecordError) else parse_record(piece, index)
+
+
+def parse_bytes(data: bytes, max_record_bytes: int | None = None) -> Iterator[Record]:
     from io import BytesIO
 
-    return parse_stream(BytesIO(data))
+    return parse_stream(BytesIO(data), max_record_bytes)
 
 
-def parse_file(path: Path) -> Iterator[Record]:
+def parse_file(path: Path, max_record_bytes: int | None = None) -> Iterator[Record]:
     """Records of a PubMed XML (optionally gzipped) or MEDLINE text file."""
     if path.suffix.lower() in (".txt", ".nbib", ".medline"):
         try:
@@ -180,16 +262,17 @@ def parse_file(path: Path) -> Iterator[Record]:
             raise SourceError(f"{path}: {exc.strerror or exc}") from None
         return
     with open_source(path) as stream:
-        yield from parse_stream(stream)
+        yield from parse_stream(stream, max_record_bytes)
 
 
 def parse_record(raw: bytes, index: int = 0) -> Record:
-    pmid_match = re.search(rb"<PMID[^>]*>\s*(\d+)", raw)
-    pmid = pmid_match.group(1).decode() if pmid_match else None
+    pmid = _pmid_of(raw)
     try:
         elem = ET.fromstring(raw)
     except ET.ParseError as exc:
         return RecordError(index, pmid, f"malformed XML: {exc}")
+    if b"MathML" in raw:
+        tidy_mathml(elem)
     try:
         if elem.tag == "DeleteCitation":
             return Deletion([text(p) for p in elem.iter("PMID") if text(p)])
@@ -206,6 +289,35 @@ def text(elem: ET.Element | None) -> str:
     if elem is None:
         return ""
     return " ".join("".join(elem.itertext()).split())
+
+
+def tidy_mathml(elem: ET.Element) -> None:
+    """Make MathML read as plain text: drop its layout whitespace and its accents (the dot of V̇O2),
+    write fractions with a slash.
+
+    Each token of a formula is an element of its own, laid out on lines of its own; without this the
+    text would read "V . O 2 m a x" instead of "VO2max".
+    """
+    for math in elem.iter(f"{MATHML}math"):
+        if math.text is not None and not math.text.strip():
+            math.text = None
+        for node in math.iter():
+            if node is not math:
+                if node.text is not None and not node.text.strip():
+                    node.text = None
+                if node.tail is not None and not node.tail.strip():
+                    node.tail = None
+            if node.tag == f"{MATHML}mover" and len(node) == 2 and node[1].tag == f"{MATHML}mo":
+                node.remove(node[1])
+            elif node.tag == f"{MATHML}mfrac" and len(node) == 2:
+                node[0].tail = "/"
+
+
+def reference_notices(corrections: list[ET.Element], ref_type: str) -> list[str]:
+    """The notices of one kind (RetractionIn, ExpressionOfConcernIn): their PMIDs, or their citations
+    (RefSource) when they have no PMID."""
+    return [n for c in corrections if c.get("RefType") == ref_type
+            if (n := text(c.find("PMID")) or text(c.find("RefSource")) or ref_type)]
 
 
 def article_from_element(elem: ET.Element) -> Article:
@@ -249,15 +361,15 @@ def article_from_element(elem: ET.Element) -> Article:
         ],
         keywords=[text(k) for k in citation.findall("KeywordList/Keyword") if text(k)],
         publication_types=[text(p) for p in art.findall("PublicationTypeList/PublicationType")],
-        language=text(art.find("Language")),
+        language=" ".join(t for lang in art.findall("Language") if (t := text(lang))),
         date_revised=iso_date(citation.find("DateRevised")),
         entrez_date=next(
             (iso_date(d) for d in elem.findall("PubmedData/History/PubMedPubDate")
              if d.get("PubStatus") == "entrez"), None),
         retraction_of=[text(c.find("PMID")) for c in corrections
                        if c.get("RefType") == "RetractionOf" and text(c.find("PMID"))],
-        retracted_by=[text(c.find("PMID")) for c in corrections
-                      if c.get("RefType") == "RetractionIn" and text(c.find("PMID"))],
+        retracted_by=reference_notices(corrections, "RetractionIn"),
+        expression_of_concern_in=reference_notices(corrections, "ExpressionOfConcernIn"),
     )
 
 
@@ -343,6 +455,9 @@ def parse_medline(handle: IO[str]) -> Iterator[Record]:
             language=" ".join(_as_list(rec.get("LA"))),
             date_revised=_medline_date(rec.get("LR")),
             entrez_date=_medline_date(rec.get("EDAT")),
+            retraction_of=[n for n in _medline_notices(rec.get("ROF")) if n.isdigit()],
+            retracted_by=_medline_notices(rec.get("RIN")),
+            expression_of_concern_in=_medline_notices(rec.get("ECI")),
         )
 
 
@@ -350,6 +465,11 @@ def _as_list(value: str | list[str] | None) -> list[str]:
     if value is None:
         return []
     return [value] if isinstance(value, str) else list(value)
+
+
+def _medline_notices(value: str | list[str] | None) -> list[str]:
+    """PMIDs of MEDLINE's comment fields ("J Bone. 2020;1:2. PMID: 123"), or the citation without one."""
+    return [found.group(1) if (found := re.search(r"PMID:\s*(\d+)", v)) else v.strip() for v in _as_list(value)]
 
 
 def _medline_date(value: str | None) -> str | None:

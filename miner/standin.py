@@ -2,8 +2,10 @@
 
 It serves PubMed XML over real HTTP on a loopback port: esearch (date windows, the history server,
 the 9,999-record cap), efetch (by WebEnv or by POSTed ids), and faults on demand: 429 with NCBI's
-JSON body and Retry-After, 500/502/503, slow replies, truncated replies, malformed XML. Every request
-is logged with its time, so tests can count requests and measure the rate.
+JSON body and Retry-After, 500/502/503, slow replies, truncated replies, malformed XML, a hung
+service ("hang": the connection is accepted and the request read, and no reply ever comes) and one
+that answers a byte at a time ("trickle"). Every
+request is logged with its time, so tests can count requests and measure the rate.
 """
 
 from __future__ import annotations
@@ -180,12 +182,28 @@ class _Handler(BaseHTTPRequestHandler):
                               "text/xml")
         if fault == "slow":
             time.sleep(self.server.slow_seconds)
+        if fault == "hang":
+            self.server.stopping.wait()
+            self.close_connection = True
+            return None
         if endpoint == "esearch":
             status, body = state.esearch(params)
         elif endpoint == "efetch":
             status, body = state.efetch(params)
         else:
             status, body = 400, "<ERROR>unknown endpoint</ERROR>"
+        if fault == "trickle":
+            data = body.encode()
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            for i in range(len(data)):
+                if self.server.stopping.wait(0.2):
+                    break
+                self.wfile.write(data[i : i + 1])
+                self.wfile.flush()
+            self.close_connection = True
+            return None
         if fault == "truncate":
             data = body.encode()
             self.send_response(status)
@@ -219,6 +237,7 @@ class _Server(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), _Handler)
         self.state = state
         self.slow_seconds = slow_seconds
+        self.stopping = threading.Event()
 
 
 class Running:
@@ -237,6 +256,7 @@ class Running:
         return self.state.url
 
     def stop(self) -> None:
+        self.server.stopping.set()
         self.server.shutdown()
         self.server.server_close()
 

@@ -6,6 +6,7 @@ import math
 import time
 from datetime import date
 from itertools import pairwise
+from pathlib import Path
 
 import pytest
 
@@ -18,11 +19,13 @@ from miner.eutils import (
     QueryError,
     RateLimiter,
     ServiceUnavailable,
+    parse_esearch,
+    read_reply,
 )
 from miner.pubmed import Article, parse_bytes
 from miner.standin import StandIn
 
-from .conftest import add_synthetic
+from .conftest import SHARED, add_synthetic
 
 
 def fetched_pmids(client: EutilsClient, query: str = "bone", **kwargs: object) -> list[str]:
@@ -87,7 +90,8 @@ def test_transient_faults_are_retried(standin: StandIn, settings: Settings, faul
     add_synthetic(standin, 5)
     standin.faults = [fault, fault]
     waits: list[float] = []
-    client = EutilsClient(settings, sleep=waits.append)
+    # replies are awaited 0.5 s, then 1 s: both shorter than the stand-in's slow reply (2 s)
+    client = EutilsClient(settings.with_options(timeout=0.5), sleep=waits.append)
     assert len(fetched_pmids(client)) == 5
     assert len(waits) == 2
     if fault == "429":
@@ -162,32 +166,51 @@ def test_rate_limiter_spaces_calls() -> None:
     assert time.monotonic() - started >= 4 / 20.0 * 0.9
 
 
-@pytest.mark.parametrize(("name", "count", "ids", "history"), [
-    ("esearch1.xml", 63, 20, False), ("esearch2.xml", 42249, 100, True), ("esearch3.xml", None, None, None),
-    ("esearch5.xml", None, None, None), ("esearch6.xml", None, None, None), ("esearch7.xml", None, None, None),
-    ("esearch8.xml", 0, 0, False),
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def reply(own: str, *shared: str) -> list[tuple[str, bytes]]:
+    """The project's own reply fixture, and NCBI's real ones from ../shared when they are here."""
+    real = [SHARED / "ncbi_fixtures" / name for name in shared]
+    return [(own, (FIXTURES / own).read_bytes())] + [(p.name, p.read_bytes()) for p in real if p.exists()]
+
+
+REAL_ESEARCH = {"esearch1.xml": (63, 20, False), "esearch2.xml": (42249, 100, True), "esearch8.xml": (0, 0, False),
+                "esearch_history.xml": (31742, 3, True), "esearch_page.xml": (12, 4, False),
+                "esearch_empty.xml": (0, 0, False)}
+"""Count, ids returned, history (WebEnv) of the replies whose values are known."""
+
+
+@pytest.mark.parametrize("own_and_real", [
+    ("esearch_history.xml", "esearch2.xml"),
+    ("esearch_page.xml", "esearch1.xml", "esearch3.xml", "esearch5.xml", "esearch6.xml", "esearch7.xml"),
+    ("esearch_empty.xml", "esearch8.xml"),
 ])
-def test_real_esearch_replies(name: str, count: int | None, ids: int | None, history: bool | None) -> None:
-    from miner.eutils import parse_esearch
-
-    from .conftest import shared_file
-
-    result = parse_esearch(shared_file(f"ncbi_fixtures/{name}").read_bytes())
-    assert result.count >= len(result.ids) and all(i.isdigit() for i in result.ids)
-    if count is not None:
-        assert (result.count, len(result.ids), result.webenv is not None) == (count, ids, history)
-    if name == "esearch8.xml":
-        assert any("PhraseNotFound" in w for w in result.warnings)
+def test_esearch_replies(own_and_real: tuple[str, ...]) -> None:
+    for name, body in reply(*own_and_real):
+        result = parse_esearch(body)
+        assert result.count >= len(result.ids) and all(i.isdigit() for i in result.ids), name
+        if name in REAL_ESEARCH:
+            assert (result.count, len(result.ids), result.webenv is not None) == REAL_ESEARCH[name], name
+        if result.count == 0:
+            assert any("PhraseNotFound" in w for w in result.warnings), name
 
 
-def test_real_epost_replies() -> None:
-    from miner.eutils import read_reply
+def test_own_esearch_replies_in_detail() -> None:
+    history = parse_esearch((FIXTURES / "esearch_history.xml").read_bytes())
+    assert (history.count, history.ids, history.query_key) == (31742, ["39999003", "39999002", "39999001"], "1")
+    assert history.webenv == "MCID_5f0c1e2d3b4a59687a8b9c0d" and history.warnings == []
+    page = parse_esearch((FIXTURES / "esearch_page.xml").read_bytes())
+    assert (page.count, page.ids[0], len(page.ids), page.webenv) == (12, "38000012", 4, None)
 
-    from .conftest import shared_file
 
-    posted = read_reply(shared_file("ncbi_fixtures/epost1.xml").read_bytes(), "epost")
-    assert posted["QueryKey"] == "1" and posted["WebEnv"].startswith("MCID_")
-    with pytest.raises(QueryError, match="Invalid db name"):
-        read_reply(shared_file("ncbi_fixtures/epost2.xml").read_bytes(), "epost")
-    with pytest.raises(QueryError, match="Empty ID list"):
-        read_reply(shared_file("ncbi_fixtures/epost3.xml").read_bytes(), "epost")
+def test_epost_replies() -> None:
+    for (_, ok), (_, bad_db), (_, no_ids) in zip(reply("epost_ok.xml", "epost1.xml"),
+                                                 reply("epost_bad_db.xml", "epost2.xml"),
+                                                 reply("epost_no_ids.xml", "epost3.xml"), strict=False):
+        posted = read_reply(ok, "epost")
+        assert posted["QueryKey"] == "1" and posted["WebEnv"].startswith("MCID_")
+        with pytest.raises(QueryError, match="Invalid db name"):
+            read_reply(bad_db, "epost")
+        with pytest.raises(QueryError, match="Empty ID list"):
+            read_reply(no_ids, "epost")

@@ -22,7 +22,7 @@ from miner.pubmed import (
 )
 from miner.standin import article_xml, pubmed_set
 
-from .conftest import shared_file
+from .conftest import SHARED
 
 FULL = """<PubmedArticle><MedlineCitation Status="MEDLINE" Owner="NLM">
 <PMID Version="2">31000001</PMID>
@@ -94,6 +94,71 @@ def test_retracted_publication_and_retraction_notice() -> None:
     assert isinstance(second, Article) and second.retraction_of == ["6"] and not second.retracted
 
 
+def corrections(*items: tuple[str, str | None]) -> str:
+    """A CommentsCorrectionsList of (RefType, PMID or None) entries."""
+    body = "".join(f'<CommentsCorrections RefType="{kind}"><RefSource>Bone Rep. 2024;3:9</RefSource>'
+                   + (f'<PMID Version="1">{pmid}</PMID>' if pmid else "") + "</CommentsCorrections>"
+                   for kind, pmid in items)
+    return f"<CommentsCorrectionsList>{body}</CommentsCorrectionsList>"
+
+
+def test_retraction_notice_without_pmid_and_expression_of_concern() -> None:
+    retracted = article_xml("7", "T", "A", extra=corrections(("RetractionIn", None)))
+    concern = article_xml("8", "T", "A", extra=corrections(("ExpressionOfConcernIn", "90"),
+                                                           ("ExpressionOfConcernIn", None), ("CommentIn", "91")))
+    first, second = parse_bytes(pubmed_set([retracted, concern]).encode())
+    assert isinstance(first, Article) and first.retracted and first.retracted_by == ["Bone Rep. 2024;3:9"]
+    assert isinstance(second, Article) and not second.retracted
+    assert second.expression_of_concern_in == ["90", "Bone Rep. 2024;3:9"]
+    assert second.content_hash() != only(list(parse_bytes(pubmed_set([article_xml("8", "T", "A")]).encode())
+                                              )).content_hash()
+
+
+def test_a_new_field_left_empty_keeps_the_content_hash() -> None:
+    """Hashes stored before expression_of_concern_in existed still match unchanged records."""
+    import hashlib
+    import json
+    from dataclasses import asdict
+
+    a = only(list(parse_bytes(pubmed_set([FULL]).encode())))
+    before = {k: v for k, v in asdict(a).items() if k != "expression_of_concern_in"}
+    digest = hashlib.sha256(json.dumps(before, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:32]
+    assert a.content_hash() == digest
+
+
+def test_every_language_is_kept() -> None:
+    xml = article_xml("9", "T", "A").replace("<Language>eng</Language>",
+                                             "<Language>eng</Language><Language>fre</Language>")
+    assert only(list(parse_bytes(pubmed_set([xml]).encode()))).language == "eng fre"
+
+
+MATH = """<mml:math xmlns:mml="http://www.w3.org/1998/Math/MathML">
+    <mml:msub>
+        <mml:mrow>
+            <mml:mover>
+                <mml:mrow><mml:mi>Q</mml:mi></mml:mrow>
+                <mml:mo>˙</mml:mo>
+            </mml:mover>
+        </mml:mrow>
+        <mml:mrow>
+            <mml:mi>b</mml:mi>
+            <mml:mi>o</mml:mi>
+            <mml:mi>n</mml:mi>
+            <mml:mi>e</mml:mi>
+        </mml:mrow>
+    </mml:msub>
+</mml:math>"""
+
+
+def test_mathml_reads_as_plain_text() -> None:
+    formula = MATH.replace("mml:", "").replace("xmlns:mml", "xmlns")
+    xml = article_xml("11", "TITLE", "ABSTRACT").replace("TITLE", f"Skeletal flow ( {MATH} ) in mice").replace(
+        "ABSTRACT", f"We measured {formula} and <i>n</i> = 12 mice.")
+    a = only(list(parse_bytes(pubmed_set([xml]).encode())))
+    assert a.title == "Skeletal flow ( Qbone ) in mice"
+    assert a.abstract == "We measured Qbone and n = 12 mice."
+
+
 def test_delete_citation_and_book_article() -> None:
     xml = pubmed_set([
         article_xml("10", "T", "A"),
@@ -122,9 +187,16 @@ def test_external_entities_are_not_resolved(tmp_path: Path) -> None:
     secret.write_text("TOPSECRET")
     doc = (f'<?xml version="1.0"?><!DOCTYPE PubmedArticleSet [<!ENTITY xxe SYSTEM "file://{secret}">]>'
            "<PubmedArticleSet>" + article_xml("30", "&xxe;", "A").replace("&amp;xxe;", "&xxe;") + "</PubmedArticleSet>")
-    records = list(parse_bytes(doc.encode()))
-    assert isinstance(records[0], RecordError)
-    assert all("TOPSECRET" not in repr(r) for r in records)
+    with pytest.raises(SourceError, match="documents that declare entities .* are refused") as refused:
+        list(parse_bytes(doc.encode()))
+    assert "TOPSECRET" not in str(refused.value)
+
+
+def test_an_undeclared_entity_is_a_malformed_record() -> None:
+    xml = pubmed_set([article_xml("31", "&nbsp;", "A").replace("&amp;nbsp;", "&nbsp;"), article_xml("32", "T", "A")])
+    first, second = parse_bytes(xml.encode())
+    assert isinstance(first, RecordError) and "undefined entity" in first.message
+    assert isinstance(second, Article) and second.pmid == "32"
 
 
 def test_gzip_files_and_not_pubmed_files(tmp_path: Path) -> None:
@@ -168,24 +240,58 @@ def test_streaming_keeps_memory_bounded(tmp_path: Path) -> None:
     assert peak < 12e6
 
 
-@pytest.mark.parametrize("name", ["pubmed1.xml", "pubmed2.xml", "pubmed4.xml", "pubmed5.xml", "pubmed6.xml",
-                                  "pubmed7.xml"])
-def test_real_efetch_replies(name: str) -> None:
-    records = list(parse_file(shared_file(f"ncbi_fixtures/{name}")))
-    assert records and all(isinstance(r, Article) for r in records)
-    for a in records:
-        assert a.pmid.isdigit() and a.title and a.year and a.journal
-        assert not re.search(r"</?(i|b|sup|sub|u)>", a.title + a.abstract)
+FIXTURES = Path(__file__).parent / "fixtures"
 
 
-def test_real_structured_abstract_and_markup() -> None:
-    a = only(list(parse_file(shared_file("ncbi_fixtures/pubmed4.xml"))))
-    assert a.abstract.startswith("OBJECTIVE: ") and "\nDESIGN: " in a.abstract
-    assert a.pmcid and a.pmcid.startswith("PMC")
+def own_and_shared(own: list[str], shared: list[str]) -> list[Path]:
+    """The project's own fixtures, and NCBI's real ones from ../shared when they are here."""
+    return [FIXTURES / name for name in own] + [
+        path for name in shared if (path := SHARED / "ncbi_fixtures" / name).exists()]
 
 
-@pytest.mark.parametrize("name", ["pubmed_result1.txt", "pubmed_result2.txt", "pubmed_result3.txt"])
-def test_real_medline_text(name: str) -> None:
-    records = list(parse_file(shared_file(f"ncbi_fixtures/{name}")))
-    assert records and all(isinstance(r, Article) and r.pmid.isdigit() and r.title for r in records)
-    assert any(r.mesh for r in records)  # type: ignore[union-attr]
+def test_efetch_replies() -> None:
+    paths = own_and_shared(["efetch_markup.xml", "efetch_2019.xml"], [
+        "pubmed1.xml", "pubmed2.xml", "pubmed4.xml", "pubmed5.xml", "pubmed6.xml", "pubmed7.xml"])
+    for path in paths:
+        records = list(parse_file(path))
+        assert records and all(isinstance(r, Article) for r in records), path
+        for a in records:
+            assert a.pmid.isdigit() and a.title and a.year and a.journal, path
+            assert not re.search(r"</?(i|b|sup|sub|u)>|mml:", a.title + a.abstract), path
+            assert not re.search(r"\b\w \w \w\b", a.title + a.abstract), path  # no spaced-out MathML
+
+
+def test_structured_abstract_markup_and_identifiers() -> None:
+    first, mathml = parse_file(FIXTURES / "efetch_markup.xml")
+    assert isinstance(first, Article) and isinstance(mathml, Article)
+    assert first.title == "Serum TRACP-5b and Ca2+ as markers of osteolytic lesions in renal cell carcinoma."
+    assert first.abstract.startswith("OBJECTIVE: To test whether tartrate-resistant acid phosphatase 5b (TRACP-5b)")
+    assert "\nMETHODS: " in first.abstract and "H2O2-derived" in first.abstract and "(P < 0.001)" in first.abstract
+    assert (first.pmcid, first.doi, first.pub_date, first.language) == (
+        "PMC9900101", "10.0000/ijso.2024.0101", "2024-04", "eng ger")
+    assert first.authors == ["Okafor A", "Lindqvist PM", "Skeletal Marker Consortium"]
+    assert [m.descriptor for m in first.mesh if m.major] == ["Carcinoma, Renal Cell"]
+    assert mathml.title == "Peak Qmax in runners with treated skeletal lesions"
+    assert "cardiac output ( Qmax ) of 21.3" in mathml.abstract and "the ratio a/b stayed" in mathml.abstract
+    assert (mathml.version, mathml.pub_date, mathml.year) == (2, "2024 Winter-Spring", 2024)
+    assert mathml.retracted and mathml.retracted_by == ["Invent Rep Exerc Physiol. 2025;8:44"]
+    assert mathml.expression_of_concern_in == ["39000190"]
+    for path in own_and_shared([], ["pubmed4.xml"]):
+        real = only(list(parse_file(path)))
+        assert real.abstract.startswith("OBJECTIVE: ") and "\nDESIGN: " in real.abstract
+        assert real.pmcid and real.pmcid.startswith("PMC")
+
+
+def test_medline_text() -> None:
+    for path in own_and_shared(["medline.txt"], ["pubmed_result1.txt", "pubmed_result2.txt", "pubmed_result3.txt"]):
+        records = list(parse_file(path))
+        assert records and all(isinstance(r, Article) and r.pmid.isdigit() and r.title for r in records), path
+        assert any(r.mesh for r in records), path  # type: ignore[union-attr]
+    article, notice = parse_file(FIXTURES / "medline.txt")
+    assert isinstance(article, Article) and isinstance(notice, Article)
+    assert article.title == "Bone-specific alkaline phosphatase in the follow-up of breast cancer with skeletal spread."
+    assert (article.language, article.doi, article.pmcid) == ("eng cze", "10.0000/ibr.2024.0012", "PMC9900301")
+    assert [(m.descriptor, m.major) for m in article.mesh][0] == ("Breast Neoplasms", True)
+    assert article.retracted and article.retracted_by == ["39000399"]
+    assert article.expression_of_concern_in == ["Invent Bone Rep. 2024;5:90"]
+    assert notice.retraction_of == ["39000301"] and not notice.retracted
