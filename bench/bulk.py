@@ -14,7 +14,7 @@ from pathlib import Path
 
 from miner.bulk import plan_jobs, run_jobs, write_results
 from miner.nlp.lexicon import matches_topic
-from miner.nlp.pipeline import extractor_fingerprint
+from miner.nlp.pipeline import DEFAULT_EXTRACTOR
 from miner.pubmed import Article, parse_file
 from miner.runs import job
 from miner.standin import article_xml, pubmed_set
@@ -50,7 +50,7 @@ def make_files(folder: Path, files: int, per_file: int) -> list[Path]:
 def ingest(paths: list[Path], db: Path, workers: int, dask: str | None) -> tuple[float, float, float]:
     """Wall time, peak memory of a worker, and the seconds the writer worked (not waiting on workers)."""
     store = Store(db)
-    jobs, _, _ = plan_jobs(store, paths, False, extractor_fingerprint())
+    jobs, _, _ = plan_jobs(store, paths, False, DEFAULT_EXTRACTOR.fingerprint())
     peak, waiting = 0.0, 0.0
 
     def tracked():

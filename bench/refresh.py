@@ -12,7 +12,7 @@ from pathlib import Path
 
 from miner.config import load_settings
 from miner.eutils import EutilsClient
-from miner.nlp.pipeline import build_pipeline, extractor_fingerprint
+from miner.nlp.pipeline import DEFAULT_EXTRACTOR
 from miner.refresh import refresh
 from miner.runs import job
 from miner.standin import Running, article_xml
@@ -29,8 +29,6 @@ def main(n: int = 25_000) -> None:
         pmid = str(20_000_000 + i)
         server.state.add(pmid, article_xml(pmid, TITLE, ABSTRACT), edat=today - timedelta(days=30 + i // 20))
     settings = load_settings({}).with_options(eutils_url=server.url, api_key="BENCHKEY", email="bench@example.org")
-    nlp = build_pipeline()
-    fingerprint = extractor_fingerprint()
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(Path(tmp) / "bench.db")
 
@@ -38,7 +36,7 @@ def main(n: int = 25_000) -> None:
             client = EutilsClient(settings)
             started = time.perf_counter()
             with job(store, "refresh", query="bone") as ctx:
-                report = refresh(ctx, client, "bone", nlp, fingerprint, overlap_days=3,
+                report = refresh(ctx, client, "bone", DEFAULT_EXTRACTOR, overlap_days=3,
                                  check_deleted="deletion" in label)
             wall = time.perf_counter() - started
             print(f"{label:<26}{wall:>9.1f}s{client.requests_made:>10} requests   {report.summary()}")

@@ -22,7 +22,7 @@ from pathlib import Path
 from miner.extract import Extracted, extract_articles, save_extractions, sync_reference_tables
 from miner.fetch import store_records
 from miner.nlp.lexicon import load_lexicon, matches_topic
-from miner.nlp.pipeline import shared_pipeline
+from miner.nlp.pipeline import DEFAULT_EXTRACTOR, ExtractorConfig
 from miner.pubmed import Article, Record, SourceError, parse_file
 from miner.runs import RunContext, StopFlag, progress
 from miner.store import RunCounts, Store, file_sha256
@@ -39,7 +39,7 @@ class FileJob:
     filter_query: bool
     fingerprint: str | None
     """The extractor fingerprint when extracting; None to only store articles."""
-    ner_model: str | None = None
+    extractor: ExtractorConfig = DEFAULT_EXTRACTOR
 
 
 @dataclass
@@ -70,7 +70,7 @@ def process_file(job: FileJob) -> FileResult:
     articles = [r for r in result.records if isinstance(r, Article)]
     result.kept = len(articles)
     if job.fingerprint is not None and articles:
-        result.extracted = extract_articles(shared_pipeline(job.ner_model), articles)
+        result.extracted = extract_articles(job.extractor.pipeline(), articles)
     result.seconds = time.perf_counter() - started
     result.peak_memory_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return result
@@ -82,7 +82,8 @@ def file_key(fingerprint: str | None, filter_query: bool) -> str:
 
 
 def plan_jobs(store: Store, paths: list[Path], filter_query: bool, fingerprint: str | None,
-              ner_model: str | None = None, force: bool = False) -> tuple[list[FileJob], list[str], int]:
+              extractor: ExtractorConfig = DEFAULT_EXTRACTOR,
+              force: bool = False) -> tuple[list[FileJob], list[str], int]:
     """The files to process, the files that cannot be read, and how many were ingested already."""
     jobs, missing, done = [], [], 0
     key = file_key(fingerprint, filter_query)
@@ -94,7 +95,7 @@ def plan_jobs(store: Store, paths: list[Path], filter_query: bool, fingerprint: 
         if not force and store.files.done(digest, key):
             done += 1
             continue
-        jobs.append(FileJob(str(path), digest, filter_query, fingerprint, ner_model))
+        jobs.append(FileJob(str(path), digest, filter_query, fingerprint, extractor))
     return jobs, missing, done
 
 
@@ -185,10 +186,11 @@ class Ingested:
     """Files that could not be found or read."""
 
 
-def ingest_into(ctx: RunContext, paths: list[Path], *, filter_query: bool, ner_model: str | None = None,
+def ingest_into(ctx: RunContext, paths: list[Path], *, filter_query: bool,
+                extractor: ExtractorConfig = DEFAULT_EXTRACTOR,
                 force: bool = False, workers: int | None = None, dask_address: str | None = None) -> Ingested:
     """Ingest files within a job (extracting with the job's fingerprint, if any), adding to its counts."""
-    jobs, missing, done = plan_jobs(ctx.store, paths, filter_query, ctx.fingerprint, ner_model, force)
+    jobs, missing, done = plan_jobs(ctx.store, paths, filter_query, ctx.fingerprint, extractor, force)
     for problem in missing:
         log.error(problem)
     results = run_jobs(jobs, workers or default_workers(), dask_address)

@@ -19,7 +19,7 @@ import sys
 from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -29,6 +29,9 @@ from miner.eutils import DATETYPES, EutilsError, QueryError, ServiceUnavailable
 from miner.pubmed import SourceError
 from miner.runs import Interrupted
 from miner.store import Locked, StoreError
+
+if TYPE_CHECKING:
+    from miner.nlp.pipeline import ExtractorConfig
 
 EXIT_FAILED, EXIT_USAGE, EXIT_TEMPFAIL, EXIT_INTERRUPTED = 1, 2, 75, 130
 
@@ -163,20 +166,43 @@ def query_from(query: str | None, query_file: Path | None) -> str:
     return text
 
 
-ner_model_option = click.option(
-    "--ner-model", metavar="NAME|PATH",
-    help="Also use a spaCy/scispacy NER model (e.g. en_ner_bionlp13cg_md) for candidate entities.")
+def extractor_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--ner-model, --scorer and --min-confidence, passed on as one ``extractor`` (an ExtractorConfig)."""
+
+    @click.option("--ner-model", metavar="NAME|PATH",
+                  help="Also use a spaCy/scispacy NER model (e.g. en_ner_bionlp13cg_md) for candidate entities.")
+    @click.option("--scorer", type=click.Path(dir_okay=False), metavar="MODEL.json",
+                  help="The relation scorer's model (default: the shipped corpora/scorer.json; `miner train` "
+                       "makes one).")
+    @click.option("--min-confidence", type=click.FloatRange(0, 1), metavar="P",
+                  help="Store relations whose calibrated probability is at least P (default: the model's "
+                       "threshold, chosen by cross-validation).")
+    @functools.wraps(func)
+    def wrapper(*args: Any, ner_model: str | None, scorer: str | None, min_confidence: float | None,
+                **kwargs: Any) -> Any:
+        from miner.nlp.pipeline import ExtractorConfig
+
+        return func(*args, extractor=ExtractorConfig(ner_model, scorer, min_confidence), **kwargs)
+
+    return wrapper
+
+
 n_process_option = click.option("--n-process", type=click.IntRange(1, 64), default=1, show_default=True,
                                  help="Worker processes for extraction.")
 
 
-def load_nlp(ner_model: str | None):  # noqa: ANN201 - spaCy Language
-    from miner.nlp.pipeline import build_pipeline
+def check_extractor(extractor: ExtractorConfig) -> str:
+    """Build the extractor's pipeline once, so that a bad NER model or scorer file is a usage error before
+    any work; return its fingerprint."""
+    from miner.nlp.scoring import ModelError
 
     try:
-        return build_pipeline(ner_model)
+        extractor.pipeline()
+        return extractor.fingerprint()
+    except ModelError as exc:
+        raise click.UsageError(str(exc)) from None
     except OSError as exc:
-        raise click.UsageError(f"cannot load the NER model {ner_model!r}: {exc}") from None
+        raise click.UsageError(f"cannot load the NER model {extractor.ner_model!r}: {exc}") from None
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

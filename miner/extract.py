@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from spacy.language import Language
 
 from miner.nlp.lexicon import Lexicon, load_lexicon
-from miner.nlp.pipeline import Analysed, ArticleText, analyse, shared_pipeline
+from miner.nlp.pipeline import Analysed, ArticleText, ExtractorConfig, analyse
 from miner.nlp.relations import Relation
 from miner.runs import RunContext, StopFlag, progress
 from miner.store import Abstract, RunCounts, Store
@@ -48,10 +48,10 @@ def extract_articles(nlp: Language, articles: Iterable[ArticleText]) -> list[Ext
         return [e for a in articles for e in extract_articles(nlp, [a])]
 
 
-def _extract_chunk(job: tuple[str | None, list[tuple[str, str, str]]]) -> list[Extracted]:
+def _extract_chunk(job: tuple[ExtractorConfig, list[tuple[str, str, str]]]) -> list[Extracted]:
     """In a worker process: extract a chunk of (pmid, title, abstract) with the worker's own pipeline."""
-    ner_model, texts = job
-    return extract_articles(shared_pipeline(ner_model), [Abstract(*t) for t in texts])
+    config, texts = job
+    return extract_articles(config.pipeline(), [Abstract(*t) for t in texts])
 
 
 class Extractor:
@@ -60,16 +60,16 @@ class Extractor:
 
     CHUNK = 50
 
-    def __init__(self, nlp: Language, ner_model: str | None = None, n_process: int = 1) -> None:
-        self.nlp, self.ner_model = nlp, ner_model
+    def __init__(self, config: ExtractorConfig, n_process: int = 1) -> None:
+        self.config = config
         self.pool = ProcessPoolExecutor(n_process) if n_process > 1 else None
 
     def __call__(self, articles: list[Abstract]) -> list[Extracted]:
         if self.pool is None:
-            return extract_articles(self.nlp, articles)
+            return extract_articles(self.config.pipeline(), articles)
         chunks = [[(a.pmid, a.title, a.abstract) for a in articles[i : i + self.CHUNK]]
                   for i in range(0, len(articles), self.CHUNK)]
-        return [e for part in self.pool.map(_extract_chunk, [(self.ner_model, c) for c in chunks]) for e in part]
+        return [e for part in self.pool.map(_extract_chunk, [(self.config, c) for c in chunks]) for e in part]
 
     def __enter__(self) -> Extractor:
         return self
@@ -79,23 +79,22 @@ class Extractor:
             self.pool.shutdown(cancel_futures=True)
 
 
-def extract_into(ctx: RunContext, nlp: Language, fingerprint: str, *, ner_model: str | None = None,
-                 everything: bool = False, n_process: int = 1) -> None:
+def extract_into(ctx: RunContext, config: ExtractorConfig, *, everything: bool = False, n_process: int = 1) -> None:
     """Extract what is pending within a job, recording the run's extractor fingerprint."""
-    ctx.extracting_with(fingerprint)
-    ctx.counts.add(extract_pending(ctx.store, nlp, fingerprint, ctx.run_id, everything=everything,
-                                   n_process=n_process, ner_model=ner_model, stop=ctx.stop))
+    ctx.extracting_with(config.fingerprint())
+    ctx.counts.add(extract_pending(ctx.store, config, ctx.run_id, everything=everything, n_process=n_process,
+                                   stop=ctx.stop))
 
 
-def extract_pending(store: Store, nlp: Language, fingerprint: str, run_id: int, *, everything: bool = False,
-                    batch: int = 500, n_process: int = 1,
-                    ner_model: str | None = None, stop: StopFlag | None = None) -> RunCounts:
+def extract_pending(store: Store, config: ExtractorConfig, run_id: int, *, everything: bool = False,
+                    batch: int = 500, n_process: int = 1, stop: StopFlag | None = None) -> RunCounts:
     """Extract what is pending, one batch of articles a transaction."""
+    fingerprint = config.fingerprint()
     todo = store.articles.needing_extraction(fingerprint, everything=everything)
     counts = RunCounts()
     sync_reference_tables(store, load_lexicon())
     log.info("%d articles to extract", len(todo))
-    with Extractor(nlp, ner_model, n_process) as extractor, progress(len(todo), "article", "extract") as bar:
+    with Extractor(config, n_process) as extractor, progress(len(todo), "article", "extract") as bar:
         for start in range(0, len(todo), batch):
             chunk = todo[start : start + batch]
             counts.add(save_extractions(store, extractor(store.articles.texts(chunk)), fingerprint, run_id))

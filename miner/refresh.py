@@ -16,11 +16,10 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from spacy.language import Language
-
 from miner.eutils import EutilsClient
 from miner.extract import extract_into
 from miner.fetch import store_records
+from miner.nlp.pipeline import ExtractorConfig
 from miner.pubmed import Article, parse_bytes
 from miner.runs import RunContext, progress
 from miner.store import RunCounts, Store, SummaryRow
@@ -66,7 +65,7 @@ def deletion_check_due(store: Store, query: str, every_days: int) -> bool:
     return datetime.utcnow() - datetime.strptime(last, TIME_FORMAT) >= timedelta(days=every_days)
 
 
-def refresh(ctx: RunContext, client: EutilsClient, query: str, nlp: Language, fingerprint: str, *,
+def refresh(ctx: RunContext, client: EutilsClient, query: str, extractor: ExtractorConfig, *,
             overlap_days: int, deletion_check_days: int = 7, check_deleted: bool = False) -> RefreshReport:
     """One refresh within a job; the job's counts are updated as work lands."""
     store, run_id, counts = ctx.store, ctx.run_id, ctx.counts
@@ -105,7 +104,7 @@ def refresh(ctx: RunContext, client: EutilsClient, query: str, nlp: Language, fi
     finally:
         counts.requests = client.requests_made
     report.retracted_articles = store.articles.changed_to("retracted", run_id)
-    extract_into(ctx, nlp, fingerprint)
+    extract_into(ctx, extractor)
     after = store.summary.snapshot()
     report.new_rows = [after[k] for k in sorted(after.keys() - before.keys())]
     report.removed_rows = [before[k] for k in sorted(before.keys() - after.keys())]

@@ -5,23 +5,27 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from miner.cli import (
     Failed,
+    check_extractor,
     db_option,
     eutils_options,
     eutils_settings,
+    extractor_options,
     handle_errors,
-    load_nlp,
     logging_options,
     n_process_option,
-    ner_model_option,
     settings_from,
 )
 from miner.runs import job
 from miner.store import Store
+
+if TYPE_CHECKING:
+    from miner.nlp.pipeline import ExtractorConfig
 
 
 def register_commands(cli: click.Group) -> None:
@@ -33,19 +37,18 @@ def register_commands(cli: click.Group) -> None:
 @click.command()
 @db_option
 @click.option("--all", "everything", is_flag=True, help="Re-extract every article, not only new or changed ones.")
-@ner_model_option
+@extractor_options
 @n_process_option
 @logging_options
 @handle_errors
-def extract(db_path: Path | None, everything: bool, ner_model: str | None, n_process: int) -> None:
+def extract(db_path: Path | None, everything: bool, extractor: ExtractorConfig, n_process: int) -> None:
     """Find markers, cancers and uses in stored articles; store the evidence."""
     from miner.extract import extract_into
-    from miner.nlp.pipeline import extractor_fingerprint
 
     settings = settings_from(db_path)
+    check_extractor(extractor)
     with job(Store(settings.db), "extract") as ctx:
-        extract_into(ctx, load_nlp(ner_model), extractor_fingerprint(ner_model), ner_model=ner_model,
-                     everything=everything, n_process=n_process)
+        extract_into(ctx, extractor, everything=everything, n_process=n_process)
     click.echo(f"extract: {ctx.counts.extracted} articles, {ctx.counts.evidence} evidence rows new or changed"
                f" → {settings.db}")
 
@@ -54,10 +57,10 @@ def extract(db_path: Path | None, everything: bool, ner_model: str | None, n_pro
 @click.option("--pmid", help="A stored article (fetched from PubMed when not stored).")
 @click.option("--text", help="A text to analyse (the first line is taken as the title).")
 @db_option
-@ner_model_option
+@extractor_options
 @eutils_options
 @handle_errors
-def explain(pmid: str | None, text: str | None, db_path: Path | None, ner_model: str | None,
+def explain(pmid: str | None, text: str | None, db_path: Path | None, extractor: ExtractorConfig,
             eutils_url: str | None, email: str | None, batch_size: int | None, give_up_after: float | None) -> None:
     """Show how one abstract was read: entities, sentences, cues, relations, and what was rejected."""
     from miner.explain import explain_article, load_article
@@ -66,7 +69,8 @@ def explain(pmid: str | None, text: str | None, db_path: Path | None, ner_model:
         raise click.UsageError("give --pmid or --text")
     settings = eutils_settings(db_path, eutils_url, email, batch_size, give_up_after)
     article = load_article(settings, pmid=pmid, text=text)
-    click.echo(explain_article(load_nlp(ner_model), article))
+    check_extractor(extractor)
+    click.echo(explain_article(extractor.pipeline(), article))
 
 
 @click.command()

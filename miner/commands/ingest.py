@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from miner.cli import Failed, db_option, handle_errors, load_nlp, logging_options, ner_model_option, settings_from
+from miner.cli import (
+    Failed,
+    check_extractor,
+    db_option,
+    extractor_options,
+    handle_errors,
+    logging_options,
+    settings_from,
+)
 from miner.runs import job
 from miner.store import Store
+
+if TYPE_CHECKING:
+    from miner.nlp.pipeline import ExtractorConfig
 
 
 def register_commands(cli: click.Group) -> None:
@@ -24,23 +36,19 @@ def register_commands(cli: click.Group) -> None:
 @click.option("--workers", type=click.IntRange(1, 512), help="Worker processes (default: all cores).")
 @click.option("--dask", "dask_address", metavar="ADDRESS", help="Run the per-file work on a Dask scheduler.")
 @click.option("--force", is_flag=True, help="Process files even if they were ingested already.")
-@ner_model_option
+@extractor_options
 @logging_options
 @handle_errors
 def ingest(files: tuple[Path, ...], db_path: Path | None, filter_mode: str, no_extract: bool, workers: int | None,
-           dask_address: str | None, force: bool, ner_model: str | None) -> None:
+           dask_address: str | None, force: bool, extractor: ExtractorConfig) -> None:
     """Store (and extract) articles from PubMed XML files (.xml, .xml.gz: efetch dumps, baseline and
     update files) or MEDLINE text files. Files are applied in the order given."""
     from miner.bulk import ingest_into
-    from miner.nlp.pipeline import extractor_fingerprint
-
     settings = settings_from(db_path)
     store = Store(settings.db)
-    fingerprint = None if no_extract else extractor_fingerprint(ner_model)
-    if ner_model and not no_extract:
-        load_nlp(ner_model)  # a bad model name is a usage error before any work
+    fingerprint = None if no_extract else check_extractor(extractor)
     with job(store, "ingest", fingerprint=fingerprint, query=" ".join(str(f) for f in files)) as ctx:
-        done = ingest_into(ctx, list(files), filter_query=filter_mode == "query", ner_model=ner_model,
+        done = ingest_into(ctx, list(files), filter_query=filter_mode == "query", extractor=extractor,
                            force=force, workers=workers, dask_address=dask_address)
     counts = ctx.counts
     click.echo(f"ingest: {done.files_read} files read, {counts.summary() or 'no records'}"

@@ -4,23 +4,27 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from miner.cli import (
     Failed,
+    check_extractor,
     db_option,
     eutils_options,
     eutils_settings,
+    extractor_options,
     handle_errors,
-    load_nlp,
     logging_options,
-    ner_model_option,
     query_from,
 )
 from miner.eutils import EutilsClient
 from miner.runs import job
 from miner.store import Store
+
+if TYPE_CHECKING:
+    from miner.nlp.pipeline import ExtractorConfig
 
 log = logging.getLogger("miner")
 
@@ -40,26 +44,25 @@ def register_commands(cli: click.Group) -> None:
 @click.option("--check-deleted", is_flag=True,
               help="Check now for records that left PubMed (by default every 7 days: corpora/defaults.toml).")
 @eutils_options
-@ner_model_option
+@extractor_options
 @logging_options
 @handle_errors
 def refresh(db_path: Path | None, query: str | None, query_file: Path | None, report_dir: Path | None,
             overlap_days: int | None, check_deleted: bool, eutils_url: str | None, email: str | None,
-            batch_size: int | None, give_up_after: float | None, ner_model: str | None) -> None:
+            batch_size: int | None, give_up_after: float | None, extractor: ExtractorConfig) -> None:
     """The scheduled job: fetch what changed since the last refresh, re-extract, report.
 
     Exit codes: 0 done; 1 failed (nothing lost); 2 usage or configuration error; 75 try later (another
     refresh holds the lock, or NCBI is unavailable); 130 stopped by SIGINT/SIGTERM after the current batch.
     """
-    from miner.nlp.pipeline import extractor_fingerprint
     from miner.refresh import refresh as run_refresh
     from miner.refresh import write_report
 
     settings = eutils_settings(db_path, eutils_url, email, batch_size, give_up_after, overlap_days=overlap_days)
     text = query_from(query, query_file)
-    fingerprint = extractor_fingerprint(ner_model)
+    fingerprint = check_extractor(extractor)
     with job(Store(settings.db), "refresh", fingerprint=fingerprint, query=text) as ctx:
-        report = run_refresh(ctx, EutilsClient(settings), text, load_nlp(ner_model), fingerprint,
+        report = run_refresh(ctx, EutilsClient(settings), text, extractor,
                              overlap_days=settings.overlap_days, deletion_check_days=settings.deletion_check_days,
                              check_deleted=check_deleted)
     if report_dir:

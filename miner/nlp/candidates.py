@@ -21,9 +21,9 @@ from miner.nlp.lexicon import Lexicon
 from miner.nlp.relations import (
     USES,
     Extraction,
+    Roles,
     common_sample,
     marker_category,
-    sentence_roles,
     study_cancers,
 )
 
@@ -88,26 +88,30 @@ class Candidate:
     use: str
 
 
-def read_abstract(doc: Doc, lexicon: Lexicon, title_end: int, text: str, rules: Extraction) -> AbstractView:
+def read_abstract(doc: Doc, lexicon: Lexicon, title_end: int, text: str, roles: Roles,
+                  rules: Extraction) -> AbstractView:
     """The view of one analysed abstract that candidates and features are computed from."""
     entities = sorted(doc.spans["entities"], key=lambda e: e.start)
     starts = [e.start for e in entities]
     sentences: list[Sentence] = []
     measured: dict[str, MarkerMention] = {}
-    for index, (sent, role, sent_text) in enumerate(sentence_roles(doc, lexicon, title_end, text)):
+    for index, (sent, role, sent_text) in enumerate(roles):
         in_sent = [e for e in entities[bisect_left(starts, sent.start):bisect_left(starts, sent.end)]
                    if e.end <= sent.end]
         mentions = [MarkerMention(e.kb_id_, e.text, marker_category(lexicon, e), bool(e._.candidate), e)
                     for e in in_sent if e.label_ == "MARKER"]
         for mention in mentions:
             measured.setdefault(mention.marker, mention)
-        flags = frozenset(f"{group}.{name}" for group, name in SENTENCE_FLAGS if lexicon.has(group, name, sent_text))
         sentences.append(Sentence(
             index=index, start=sent.start_char, end=sent.end_char, text=sent_text, role=role, markers=mentions,
             cancers=sorted({e.kb_id_ for e in in_sent if e.label_ == "CANCER"}),
-            uses={u: c for u in USES if (c := lexicon.cue("use", u, sent_text))}, flags=flags,
+            uses={u: c for u in USES if (c := lexicon.cue("use", u, sent_text))}, flags=frozenset(),
             samples=[e for e in in_sent if e.label_ == "SAMPLE"]))
     _resolve_groups(sentences, measured, lexicon)
+    for sentence in sentences:  # flags are read where a marker is named or reached
+        if sentence.markers or sentence.groups:
+            sentence.flags = frozenset(f"{group}.{name}" for group, name in SENTENCE_FLAGS
+                                       if lexicon.has(group, name, sentence.text))
     abstract_flags = {f"design.{name}" for name in lexicon.cues.get("design", {}) if lexicon.has("design", name, text)}
     if lexicon.has("context", "bone", text):
         abstract_flags.add("bone")
@@ -123,10 +127,10 @@ def read_abstract(doc: Doc, lexicon: Lexicon, title_end: int, text: str, rules: 
 
 def _resolve_groups(sentences: list[Sentence], measured: dict[str, MarkerMention], lexicon: Lexicon) -> None:
     """Give each sentence with a group phrase the measured markers the phrase stands for."""
-    categories = lexicon.cues.get("groups", {})
+    categories = [name for group, name in lexicon.combined if group == "groups"]
     for sentence in sentences:
-        for name, patterns in categories.items():
-            match = next((m for p in patterns if (m := p.search(sentence.text))), None)
+        for name in categories:
+            match = lexicon.combined[("groups", name)].search(sentence.text)
             if match is None:
                 continue
             for marker, mention in measured.items():

@@ -76,11 +76,29 @@ class Lexicon:
 
     def has(self, group: str, name: str, text: str) -> bool:
         """Whether a text holds any cue of one kind (one search of all the patterns at once)."""
-        return self.combined[(group, name)].search(text) is not None
+        return _found(self.combined[(group, name)], text)
 
     def cue(self, group: str, name: str, text: str) -> list[str]:
         """The cue words of one kind found in a text (one pass of the combined pattern)."""
-        return list(dict.fromkeys(_cue_words(m) for m in self.combined[(group, name)].finditer(text)))
+        return list(_cue_list(self.combined[(group, name)], text))
+
+
+@lru_cache(maxsize=4096)
+def _found(pattern: re.Pattern[str], text: str) -> bool:
+    """Cached within a document (see ``forget_cues``): the rules, the candidates and the features read
+    the same sentences for the same cues."""
+    return pattern.search(text) is not None
+
+
+def forget_cues() -> None:
+    """Empty the cue caches: called for each new document, so that a cache never outlives one."""
+    _found.cache_clear()
+    _cue_list.cache_clear()
+
+
+@lru_cache(maxsize=4096)
+def _cue_list(pattern: re.Pattern[str], text: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(_cue_words(m) for m in pattern.finditer(text)))
 
 
 def _cue_words(match: re.Match[str]) -> str:

@@ -22,8 +22,8 @@ from spacy.tokens import Doc
 
 from miner.nlp.candidates import AbstractView, read_abstract
 from miner.nlp.entities import doc_text  # (importing it registers miner_entities)
-from miner.nlp.lexicon import Lexicon, lexicon_hash, load_lexicon
-from miner.nlp.relations import Extraction, find_relations
+from miner.nlp.lexicon import Lexicon, forget_cues, lexicon_hash, load_lexicon
+from miner.nlp.relations import Extraction, find_relations, sentence_roles
 from miner.nlp.scoring import Model, ScoredCandidate, load_model, model_hash, score_candidates
 
 EXTRACTOR_VERSION = "2"
@@ -36,9 +36,34 @@ class ArticleText(Protocol):
     abstract: str
 
 
-def extractor_fingerprint(ner_model: str | None = None, scorer: str | None = None) -> str:
-    """What extraction depends on: rules version, lexicon files, the scorer's model, and the NER model if any."""
-    return f"{EXTRACTOR_VERSION}:{lexicon_hash()}:{model_hash(scorer)}" + (f":{ner_model}" if ner_model else "")
+@dataclass(frozen=True)
+class ExtractorConfig:
+    """How extraction is configured: a statistical NER model for extra candidates (a name or a path), the
+    scorer's model file (None: the shipped one) and a confidence that overrides the model's threshold."""
+
+    ner_model: str | None = None
+    scorer: str | None = None
+    min_confidence: float | None = None
+
+    def fingerprint(self) -> str:
+        """What extraction depends on: rules version, lexicon files, the scorer's model and threshold,
+        and the NER model if any. Articles extracted with another fingerprint are extracted again."""
+        parts = [EXTRACTOR_VERSION, lexicon_hash(), model_hash(self.scorer)]
+        if self.min_confidence is not None:
+            parts.append(f"min{self.min_confidence:g}")
+        if self.ner_model:
+            parts.append(self.ner_model)
+        return ":".join(parts)
+
+    def pipeline(self) -> Language:
+        """This process's pipeline for this configuration (worker processes build theirs once)."""
+        if self not in _SHARED:
+            _SHARED[self] = build_pipeline(self.ner_model, self.scorer, self.min_confidence)
+        return _SHARED[self]
+
+
+DEFAULT_EXTRACTOR = ExtractorConfig()
+_SHARED: dict[ExtractorConfig, Language] = {}
 
 
 SENTENCE_END = re.compile(r"[.!?][)\]\"']?\s+(?=[A-Z0-9(\[])|\n+\s*")
@@ -113,8 +138,10 @@ class RelationFinder:
 
     def __call__(self, doc: Doc) -> Doc:
         text, title_end = doc_text(doc), doc.user_data.get("title_end", 0)
-        rules = find_relations(doc, self.lexicon, title_end, text)
-        view = read_abstract(doc, self.lexicon, title_end, text, rules)
+        forget_cues()
+        roles = sentence_roles(doc, self.lexicon, title_end, text)
+        rules = find_relations(doc, self.lexicon, title_end, text, roles)
+        view = read_abstract(doc, self.lexicon, title_end, text, roles, rules)
         doc.user_data["view"] = view
         if self.model is None:
             doc.user_data["extraction"], doc.user_data["scored"] = rules, []
@@ -143,18 +170,6 @@ def build_pipeline(ner_model: str | None = None, scorer: str | None = None, min_
     nlp.add_pipe("miner_entities")
     nlp.add_pipe("miner_relations", config={"scorer": scorer, "min_confidence": min_confidence, "score": score})
     return nlp
-
-
-_SHARED: dict[tuple[str | None, str | None, float | None], Language] = {}
-
-
-def shared_pipeline(ner_model: str | None = None, scorer: str | None = None,
-                    min_confidence: float | None = None) -> Language:
-    """One pipeline per process and configuration (worker processes build theirs once)."""
-    key = (ner_model, scorer, min_confidence)
-    if key not in _SHARED:
-        _SHARED[key] = build_pipeline(ner_model, scorer, min_confidence)
-    return _SHARED[key]
 
 
 def article_text(article: ArticleText) -> tuple[str, int]:

@@ -77,12 +77,12 @@ class Extraction:
     quiet_reason: str | None = None
 
 
-def sentence_roles(doc: Doc, lexicon: Lexicon, title_end: int, doc_text: str,
-                   marker_starts: list[int] | None = None) -> list[tuple[Span, str, str]]:
-    """Each sentence with its role (title, background, objective, methods, result or conclusion) and text.
+Roles = list[tuple[Span, str, str]]
+"""Each sentence of a document with its role and text."""
 
-    With ``marker_starts`` (sorted character offsets of markers), a sentence without a marker after the
-    study has started is only given its section's role: nothing is read from it."""
+
+def sentence_roles(doc: Doc, lexicon: Lexicon, title_end: int, doc_text: str) -> Roles:
+    """Each sentence with its role (title, background, objective, methods, result or conclusion) and text."""
     roles = []
     section: str | None = None
     study_started = False
@@ -101,9 +101,6 @@ def sentence_roles(doc: Doc, lexicon: Lexicon, title_end: int, doc_text: str,
         if label and label.group(1).lower() in SECTION_ROLE:
             section = SECTION_ROLE[label.group(1).lower()]
         role = section or "result"
-        if study_started and marker_starts is not None and not _has_marker(marker_starts, sent):
-            roles.append((sent, role, text))
-            continue
         aim = lexicon_cue("objective", text)
         if role == "objective" and not aim:
             role = "background"  # an Aims/Purpose section sentence that states no aim restates what is known
@@ -124,13 +121,9 @@ def sentence_roles(doc: Doc, lexicon: Lexicon, title_end: int, doc_text: str,
     return roles
 
 
-def _has_marker(marker_starts: list[int], sent: Span) -> bool:
-    i = bisect_left(marker_starts, sent.start_char)
-    return i < len(marker_starts) and marker_starts[i] < sent.end_char
-
-
-def find_relations(doc: Doc, lexicon: Lexicon, title_end: int, text: str) -> Extraction:
-    """The relations of one analysed abstract; ``text`` is the document's text (``doc.text``)."""
+def find_relations(doc: Doc, lexicon: Lexicon, title_end: int, text: str, roles: Roles) -> Extraction:
+    """The relations the hand rules find in one analysed abstract; ``text`` is the document's text
+    (``doc.text``), ``roles`` its sentences' roles."""
     entities = sorted(doc.spans["entities"], key=lambda e: e.start)
     starts = [e.start for e in entities]
     if not lexicon.has("context", "bone", text) and not (
@@ -143,8 +136,6 @@ def find_relations(doc: Doc, lexicon: Lexicon, title_end: int, text: str) -> Ext
     usual_sample = common_sample(entities)
     notes: list[SentenceNote] = []
     best: dict[tuple[str, str, str], Relation] = {}
-    marker_starts = sorted(e.start_char for e in entities if e.label_ == "MARKER")
-    roles = sentence_roles(doc, lexicon, title_end, text, marker_starts)
     for index, (sent, role, sent_text) in enumerate(roles):
         in_sent = [e for e in entities[bisect_left(starts, sent.start) : bisect_left(starts, sent.end)]
                    if e.end <= sent.end]
