@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from miner import __version__
-from miner.config import Settings, default_query, load_settings, read_query_file
+from miner.config import ConfigurationError, Settings, default_query, load_settings, read_query_file
 from miner.eutils import DATETYPES, EutilsError, QueryError, ServiceUnavailable
 from miner.pubmed import SourceError
 from miner.runs import Interrupted
@@ -53,7 +53,7 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             fail(f"{exc}. Nothing stored was lost; try again later.", EXIT_TEMPFAIL)
         except QueryError as exc:
             fail(str(exc), EXIT_USAGE)
-        except StoreError as exc:
+        except (StoreError, ConfigurationError) as exc:
             fail(str(exc), EXIT_USAGE)
         except (EutilsError, SourceError, Failed) as exc:
             fail(str(exc), EXIT_FAILED)
@@ -194,13 +194,9 @@ n_process_option = click.option("--n-process", type=click.IntRange(1, 64), defau
 def check_extractor(extractor: ExtractorConfig) -> str:
     """Build the extractor's pipeline once, so that a bad NER model or scorer file is a usage error before
     any work; return its fingerprint."""
-    from miner.nlp.scoring import ModelError
-
     try:
         extractor.pipeline()
         return extractor.fingerprint()
-    except ModelError as exc:
-        raise click.UsageError(str(exc)) from None
     except OSError as exc:
         raise click.UsageError(f"cannot load the NER model {extractor.ner_model!r}: {exc}") from None
 

@@ -14,6 +14,10 @@ ENV_EUTILS_URL = "MINER_EUTILS_URL"
 ENV_DB = "MINER_DB"
 
 
+class ConfigurationError(Exception):
+    """A setting or a file the configuration names cannot be used (a usage error: exit 2)."""
+
+
 def corpus_path(name: str) -> Path:
     """Path of a data file shipped in corpora/ (installed as the package ``miner.corpora``)."""
     return Path(str(resources.files("miner.corpora").joinpath(name)))

@@ -46,11 +46,26 @@ def relation_keys(pmid: str, marker: str, cancer: str, use: str) -> tuple[tuple,
 
 
 def read_gold(path: Path) -> list[dict]:
+    """Annotated abstracts, one JSON object a line: pmid and relations (marker, cancer, use, ...)."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
-        return [json.loads(line) for line in lines if line.strip()]
     except (OSError, ValueError) as exc:
         raise ValueError(f"cannot read the gold file {path}: {exc}") from None
+    gold = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            ok = isinstance(row, dict) and "pmid" in row and all(
+                isinstance(r, dict) and {"marker", "cancer", "use"} <= r.keys() for r in row.get("relations", []))
+        except ValueError:
+            ok = False
+        if not ok:
+            raise ValueError(f"{path}, line {number}: not an annotated abstract (JSON with pmid and relations "
+                             "of marker, cancer and use)")
+        gold.append(row)
+    return gold
 
 
 def keyed(gold: list[dict], system: list[dict]) -> tuple[list[set], list[set]]:

@@ -32,9 +32,12 @@ def load_article(settings: Settings, pmid: str | None = None, text: str | None =
     raise StoreError(f"PMID {pmid} is neither stored in {settings.db} nor found in PubMed")
 
 
-def explain_article(nlp: Language, article: Abstract) -> str:
+def explain_article(nlp: Language, article: Abstract, features_shown: int = 4) -> str:
+    """How the pipeline read one abstract: entities, sentences and cues, every candidate relation with its
+    score and the features that weighed most, and the relations stored."""
     result = next(analyse(nlp, [article]))
-    doc, extraction = result.doc, result.extraction
+    doc, extraction, view = result.doc, result.extraction, result.view
+    model = nlp.get_pipe("miner_relations").model
     lines = [f"PMID {article.pmid}: {article.title}", "", "Entities (surface → canonical [label] via source):"]
     for span in doc.spans["entities"]:
         flag = " (candidate, not in the lexicon)" if span._.candidate else ""
@@ -46,21 +49,39 @@ def explain_article(nlp: Language, article: Abstract) -> str:
     abbreviations = {(a["short"], a["long"]) for a in doc._.abbreviations}
     if abbreviations:
         lines.append("Abbreviations defined: " + "; ".join(f"{s} = {lf}" for s, lf in sorted(abbreviations)))
+    lines += ["", "Sentences (role; markers named, or reached through a group phrase; cues for each use):"]
+    outcomes = {note.index: note.outcome for note in extraction.notes}
+    for sentence in view.sentences:
+        lines.append(f"  [{sentence.index}] ({sentence.role}) {sentence.text}")
+        named = [m.marker for m in sentence.markers]
+        grouped = [f"{m} (via {phrase!r})" for m, phrase in sentence.groups.items() if m not in named]
+        if named or grouped:
+            lines.append(f"      markers: {', '.join(dict.fromkeys(named + grouped))}; "
+                         f"cancers: {', '.join(sentence.cancers) or '-'}")
+        if sentence.uses:
+            lines.append("      cues: " + "; ".join(f"{u}: {', '.join(c)}" for u, c in sentence.uses.items()))
+        if outcomes.get(sentence.index) and named:
+            lines.append(f"      hand rules → {outcomes[sentence.index]}")
     if extraction.quiet_reason:
-        lines += ["", f"No relations: {extraction.quiet_reason}."]
-        return "\n".join(lines)
-    lines += ["", "Sentences:"]
-    for note in extraction.notes:
-        cues = "; ".join(f"{use}: {', '.join(c)}" for use, c in note.uses.items())
-        lines.append(f"  [{note.index}] ({note.role}) {note.text}")
-        if note.markers:
-            lines.append(f"      markers: {', '.join(note.markers)}; cancers: {', '.join(note.cancers) or '-'}")
-            lines.append(f"      cues: {cues or '-'}")
-            lines.append(f"      → {note.outcome}")
-    lines += ["", "Relations:"]
+        lines.append(f"  hand rules: {extraction.quiet_reason}")
+    if view.flags:
+        lines.append("Abstract: " + ", ".join(sorted(view.flags)))
+    lines += ["", f"Candidates (probability; stored at {model.threshold:.2f} or more; the features that weighed "
+                  f"most among those that set it apart from the abstract's other candidates, as feature=weight):"]
+    if not result.scored:
+        lines.append("  none: no marker measured")
+    shared = set.intersection(*(set(s.features.items()) for s in result.scored)) if result.scored else set()
+    for scored in sorted(result.scored, key=lambda s: -s.probability):
+        c = scored.candidate
+        mark = "stored" if any((r.marker, r.cancer, r.use) == (c.marker, c.cancer, c.use)
+                               for r in extraction.relations) else "  -   "
+        own = {name: value for name, value in scored.features.items() if (name, value) not in shared}
+        weights = ", ".join(f"{name}={value:+.2f}" for name, value in model.contributions(own, features_shown))
+        lines.append(f"  {scored.probability:.2f} {mark} {c.marker} | {c.cancer} | {c.use}   {weights}")
+    lines += ["", "Relations stored:"]
     if not extraction.relations:
         lines.append("  none")
     for r in sorted(extraction.relations, key=lambda r: (r.marker, r.cancer, r.use)):
         lines.append(f"  {r.marker} | {r.cancer} | {r.use} | {r.finding} | {r.direction or '-'} | {r.sample} | "
-                     f"confidence {r.confidence:.2f} | cues: {', '.join(r.cues)}")
+                     f"confidence {r.confidence:.2f} | cues: {', '.join(r.cues) or '-'}")
     return "\n".join(lines)

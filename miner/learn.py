@@ -20,12 +20,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from miner import __version__
-from miner.evaluate import Score, keyed, relation_keys, score
-from miner.nlp.candidates import Candidate
+from miner.evaluate import Score, errors, keyed, read_gold, relation_keys, score
+from miner.nlp.candidates import AbstractView, Candidate
 from miner.nlp.features import FEATURES_VERSION, featurize
 from miner.nlp.pipeline import ArticleText, analyse, build_pipeline
 from miner.nlp.relations import Relation
 from miner.nlp.scoring import Model, score_candidates
+from miner.pubmed import Article, SourceError, parse_file
 
 REGULARISATION = 0.1
 """scikit-learn's C: chosen by cross-validation on the annotated sets (0.03–1 tried)."""
@@ -49,7 +50,8 @@ class AnnotatedAbstract:
     examples: list[Example]
     relations: list[dict]
     """The gold relations, as annotated (marker, cancer, use, finding, sample)."""
-    view: object = None
+    view: AbstractView | None = None
+    """How the pipeline read the abstract (kept for cross-validation, which scores held-out abstracts)."""
 
 
 @dataclass
@@ -85,7 +87,27 @@ def read_training_set(gold: list[dict], articles: Iterable[ArticleText], sources
     return TrainingSet(abstracts, sources or [])
 
 
-def file_digest(path: Path) -> str:
+def read_annotated(gold_files: Sequence[Path], article_files: Sequence[Path], keep_views: bool = False
+                   ) -> TrainingSet:
+    """The training set from annotation files (JSON Lines: pmid, relations) and the articles' PubMed XML or
+    MEDLINE files. Raises ValueError for an unreadable file or annotations without any article text."""
+    gold: list[dict] = []
+    for path in gold_files:
+        gold.extend(read_gold(path))
+    articles: list[Article] = []
+    for path in article_files:
+        try:
+            articles.extend(r for r in parse_file(path) if isinstance(r, Article))
+        except (OSError, SourceError) as exc:
+            raise ValueError(f"cannot read the articles file {path}: {exc}") from None
+    annotated = {str(g["pmid"]) for g in gold}
+    if not annotated & {a.pmid for a in articles}:
+        raise ValueError("none of the annotated PMIDs is among the articles given")
+    sources = [{"file": p.name, "sha256": _digest(p)} for p in (*gold_files, *article_files)]
+    return read_training_set(gold, articles, sources, keep_views)
+
+
+def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
@@ -200,6 +222,8 @@ class CrossValidation:
     sample_accuracy: float | None
     matched: int
     thresholds: list[float]
+    errors: tuple[list[tuple], list[tuple]]
+    """Misses and false hits at the marker+cancer+use level."""
 
 
 def cross_validate(training: TrainingSet, k: int = FOLDS, c: float = REGULARISATION) -> CrossValidation:
@@ -236,4 +260,4 @@ def cross_validate(training: TrainingSet, k: int = FOLDS, c: float = REGULARISAT
             samples += found.sample == r.get("sample")
     return CrossValidation(k, len(abstracts), score(gold_sets, system_sets),
                            findings / matched if matched else None, samples / matched if matched else None,
-                           matched, thresholds)
+                           matched, thresholds, errors(gold_sets, system_sets))

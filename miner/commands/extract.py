@@ -1,16 +1,13 @@
-"""`miner extract`, `miner explain` and `miner evaluate`: reading abstracts, and how well it is done."""
+"""`miner extract` and `miner explain`: reading abstracts."""
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
 from miner.cli import (
-    Failed,
     check_extractor,
     db_option,
     eutils_options,
@@ -31,7 +28,6 @@ if TYPE_CHECKING:
 def register_commands(cli: click.Group) -> None:
     cli.add_command(extract)
     cli.add_command(explain)
-    cli.add_command(evaluate)
 
 
 @click.command()
@@ -71,36 +67,3 @@ def explain(pmid: str | None, text: str | None, db_path: Path | None, extractor:
     article = load_article(settings, pmid=pmid, text=text)
     check_extractor(extractor)
     click.echo(explain_article(extractor.pipeline(), article))
-
-
-@click.command()
-@click.option("--gold", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
-              help="Annotated abstracts (JSON Lines: pmid, relations[marker, cancer, use]).")
-@db_option
-@click.option("--show-errors", type=click.IntRange(0), default=0, help="List N misses and N false hits.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@handle_errors
-def evaluate(gold: Path, db_path: Path | None, show_errors: int, as_json: bool) -> None:
-    """Precision, recall and F1 of the stored evidence against annotated abstracts."""
-    from miner import evaluate as scorer
-
-    store = Store(settings_from(db_path).db, write=False)
-    try:
-        gold_rows = scorer.read_gold(gold)
-    except ValueError as exc:
-        raise Failed(str(exc)) from None
-    gold_sets, system_sets = scorer.keyed(gold_rows, [asdict(r) for r in store.evidence.rows()])
-    scores = scorer.score(gold_sets, system_sets)
-    if as_json:
-        click.echo(json.dumps({k: {"precision": round(s.precision, 4), "recall": round(s.recall, 4),
-                                   "f1": round(s.f1, 4), "tp": s.tp, "fp": s.fp, "fn": s.fn}
-                               for k, s in scores.items()}, indent=2))
-    else:
-        click.echo(f"abstracts scored: {len(gold_rows)}")
-        click.echo(f"{'level':<22}{'P':>7}{'R':>7}{'F1':>7}{'tp':>6}{'fp':>6}{'fn':>6}")
-        for name, s in scores.items():
-            click.echo(f"{name:<22}{s.precision:>7.3f}{s.recall:>7.3f}{s.f1:>7.3f}{s.tp:>6}{s.fp:>6}{s.fn:>6}")
-    if show_errors:
-        missed, false = scorer.errors(gold_sets, system_sets)
-        click.echo("missed: " + "; ".join("/".join(k) for k in missed[:show_errors]))
-        click.echo("false:  " + "; ".join("/".join(k) for k in false[:show_errors]))

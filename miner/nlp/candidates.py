@@ -126,13 +126,16 @@ def read_abstract(doc: Doc, lexicon: Lexicon, title_end: int, text: str, roles: 
 
 
 def _resolve_groups(sentences: list[Sentence], measured: dict[str, MarkerMention], lexicon: Lexicon) -> None:
-    """Give each sentence with a group phrase the measured markers the phrase stands for."""
-    categories = [name for group, name in lexicon.combined if group == "groups"]
+    """Give each sentence with a group phrase the measured markers the phrase stands for. A sentence that
+    names a family ("bone turnover markers were ...") is not read for generic phrases ("markers were")."""
+    categories = sorted((name for group, name in lexicon.combined if group == "groups"), key=lambda n: n == "any")
     for sentence in sentences:
+        family = False
         for name in categories:
             match = lexicon.combined[("groups", name)].search(sentence.text)
-            if match is None:
+            if match is None or (name == "any" and family):
                 continue
+            family = family or name != "any"
             for marker, mention in measured.items():
                 if _group_covers(name, mention) and marker not in sentence.groups:
                     sentence.groups[marker] = match.group(0)

@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from miner.config import corpus_path
+from miner.config import ConfigurationError, corpus_path
 from miner.nlp.candidates import AbstractView, Candidate, MarkerMention, Sentence
 from miner.nlp.features import FEATURES_VERSION, featurize
 from miner.nlp.lexicon import Lexicon
@@ -24,7 +24,7 @@ MODEL_FORMAT = 1
 MODEL_FILE = "scorer.json"
 
 
-class ModelError(Exception):
+class ModelError(ConfigurationError):
     """The scorer's model file is missing, unreadable or made for other features."""
 
 

@@ -1,0 +1,227 @@
+"""The learned relation scorer: candidates (group phrases, glued prefixes), training, cross-validation,
+the threshold and --min-confidence, a bad model file, and `miner explain`'s candidate table."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from miner.cli import cli
+from miner.learn import folds_by_abstract
+from miner.nlp.candidates import candidates
+from miner.nlp.pipeline import analyse, build_pipeline
+from miner.standin import article_xml, pubmed_set
+from miner.store import Abstract
+
+from .conftest import shared_file
+
+
+def invoke(*args: str) -> Result:
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def rows(db: Path, sql: str) -> list[tuple]:
+    with sqlite3.connect(db) as con:
+        return con.execute(sql).fetchall()
+
+
+@pytest.fixture(scope="module")
+def reader():  # noqa: ANN201 - a spaCy pipeline that reads abstracts without scoring them
+    return build_pipeline(score=False)
+
+
+def view_of(reader, title: str, abstract: str):  # noqa: ANN001, ANN201
+    return next(analyse(reader, [Abstract("1", title, abstract)])).view
+
+
+def test_all_markers_except_one_reach_every_measured_marker_but_that_one(reader) -> None:  # noqa: ANN001
+    view = view_of(reader, "Bone markers in breast cancer",
+                   "Methods: Serum CTX, NTX and osteoprotegerin (OPG) were measured in 60 women with breast cancer. "
+                   "Results: All markers except OPG were higher in patients with bone metastases than without.")
+    result = next(s for s in view.sentences if "except" in s.text)
+    assert {"CTX", "NTX"} <= set(result.groups)
+    assert result.excluded == {"OPG"}
+    assert {(c.marker, c.use) for c in candidates(view)} >= {("CTX", "diagnosis"), ("NTX", "monitoring")}
+
+
+def test_a_negative_group_statement_reaches_the_measured_markers(reader) -> None:  # noqa: ANN001
+    view = view_of(reader, "Biochemical markers and skeletal events in prostate cancer",
+                   "We measured urinary NTX and serum BALP in 120 men with prostate cancer and bone metastases. "
+                   "None of the markers predicted skeletal-related events during follow-up.")
+    statement = next(s for s in view.sentences if "None of the markers" in s.text)
+    assert {"NTX", "BALP"} <= set(statement.groups)
+    assert "finding.refutes" in statement.flags
+
+
+def test_bone_turnover_markers_reach_bone_markers_only(reader) -> None:  # noqa: ANN001
+    view = view_of(reader, "Markers in lung cancer",
+                   "Serum CTX, P1NP and CEA were measured in 90 patients with lung cancer. "
+                   "Bone turnover markers were higher in patients with bone metastases.")
+    statement = next(s for s in view.sentences if s.text.startswith("Bone turnover"))
+    assert {"CTX", "P1NP"} <= set(statement.groups) and "CEA" not in statement.groups
+
+
+def test_glued_sample_prefixes_are_candidates_with_their_sample(reader) -> None:  # noqa: ANN001
+    view = view_of(reader, "sCTX and uNTX in breast cancer bone metastases",
+                   "sCTX and uNTX were higher in 40 women with breast cancer and bone metastases than in 40 "
+                   "without (p < 0.001; AUC 0.81).")
+    assert {"CTX", "NTX"} <= {c.marker for c in candidates(view)}
+    relations = next(analyse(build_pipeline(min_confidence=0.0), [Abstract(
+        "1", "sCTX and uNTX in breast cancer bone metastases",
+        "sCTX and uNTX were higher in 40 women with breast cancer and bone metastases than in 40 without "
+        "(p < 0.001; AUC 0.81).")])).extraction.relations
+    samples = {(r.marker, r.sample) for r in relations if r.use == "diagnosis"}
+    assert {("CTX", "serum"), ("NTX", "urine")} <= samples
+
+
+def test_folds_hold_each_abstract_once() -> None:
+    pmids = [str(i) for i in range(103)]
+    folds = folds_by_abstract(pmids + pmids[:10], 5)  # an abstract's candidates all go to one fold
+    flat = [p for fold in folds for p in fold]
+    assert sorted(flat) == sorted(pmids) and len(flat) == len(set(flat))
+    assert {len(f) for f in folds} <= {20, 21}
+    assert folds == folds_by_abstract(pmids, 5)
+    with pytest.raises(ValueError, match="cannot be split"):
+        folds_by_abstract(pmids[:3], 5)
+
+
+MARKERS = ["CTX", "NTX", "bone-specific alkaline phosphatase", "osteoprotegerin", "P1NP", "osteocalcin", "CEA",
+           "TRACP-5b"]
+CANONICAL = {"bone-specific alkaline phosphatase": "BALP", "osteoprotegerin": "OPG"}
+CANCERS = [("breast cancer", "breast"), ("prostate cancer", "prostate"), ("lung cancer", "lung")]
+
+
+def annotated_set(folder: Path, n: int = 36) -> tuple[Path, Path]:
+    """Invented annotated abstracts: diagnostic comparisons, survival results, and treatment trials that
+    report nothing about a marker's use; as PubMed XML and gold JSON Lines."""
+    records, gold = [], []
+    for i in range(n):
+        marker, other = MARKERS[i % len(MARKERS)], MARKERS[(i + 3) % len(MARKERS)]
+        words, cancer = CANCERS[i % len(CANCERS)]
+        pmid = str(500000 + i)
+        kind = i % 3
+        if kind == 0:
+            title = f"Serum {marker} in {words} with bone metastases"
+            text = (f"We measured serum {marker} and {other} in {40 + i} patients with {words}. "
+                    f"{marker} was higher in patients with bone metastases than in those without "
+                    f"(p < 0.01; AUC 0.{80 + i % 10}). {other} levels did not differ between the groups.")
+            relations = [{"marker": CANONICAL.get(marker, marker), "cancer": cancer, "use": "diagnosis"},
+                         {"marker": CANONICAL.get(other, other), "cancer": cancer, "use": "diagnosis"}]
+        elif kind == 1:
+            title = f"{marker} and survival in {words} metastatic to bone"
+            text = (f"Serum {marker} was measured at baseline in {60 + i} patients with bone metastases from "
+                    f"{words}. High {marker} predicted shorter overall survival (HR 2.{i % 9}, p = 0.0{1 + i % 4}) "
+                    f"in multivariate analysis.")
+            relations = [{"marker": CANONICAL.get(marker, marker), "cancer": cancer, "use": "prognosis"}]
+        else:
+            title = f"A randomised trial of a new bisphosphonate in {words} with bone metastases"
+            text = (f"Patients were randomised to the new drug or placebo; {marker} was recorded at baseline. "
+                    f"The drug delayed skeletal-related events (HR 0.{60 + i % 30}).")
+            relations = []
+        records.append(article_xml(pmid, title, text))
+        gold.append({"pmid": pmid, "relations": relations})
+    articles, annotations = folder / "set.xml", folder / "gold.jsonl"
+    articles.write_text(pubmed_set(records), encoding="utf-8")
+    annotations.write_text("".join(json.dumps(g) + "\n" for g in gold), encoding="utf-8")
+    return annotations, articles
+
+
+def test_train_writes_the_same_model_from_the_same_data(tmp_path: Path) -> None:
+    gold, articles = annotated_set(tmp_path)
+    first = invoke("train", "--gold", str(gold), "--articles", str(articles), "--out", str(tmp_path / "a.json"))
+    assert first.exit_code == 0, first.output
+    assert "train: 36 abstracts" in first.output
+    invoke("train", "--gold", str(gold), "--articles", str(articles), "--out", str(tmp_path / "b.json"))
+    assert (tmp_path / "a.json").read_bytes() == (tmp_path / "b.json").read_bytes()
+    model = json.loads((tmp_path / "a.json").read_text())
+    assert model["metadata"]["abstracts"] == 36 and 0 < model["threshold"] < 1
+    assert model["metadata"]["trained_on"][0]["file"] == "gold.jsonl"
+
+    # the model in use: its stored relations follow the annotations on a new abstract
+    db = tmp_path / "ev.db"
+    new = tmp_path / "new.xml"
+    new.write_text(pubmed_set([article_xml(
+        "600001", "Serum CTX in breast cancer with bone metastases",
+        "We measured serum CTX in 55 patients with breast cancer. CTX was higher in patients with bone metastases "
+        "than in those without (p < 0.01; AUC 0.84).")]))
+    result = invoke("ingest", str(new), "--db", str(db), "--scorer", str(tmp_path / "a.json"))
+    assert result.exit_code == 0, result.output
+    assert ("CTX", "breast", "diagnosis") in rows(db, "select marker, cancer, use from evidence")
+
+
+def test_cross_validation_scores_held_out_folds(tmp_path: Path) -> None:
+    gold, articles = annotated_set(tmp_path)
+    result = invoke("evaluate", "--cv", "3", "--gold", str(gold), "--articles", str(articles), "--json")
+    assert result.exit_code == 0, result.output
+    scores = json.loads(result.output)
+    assert scores["folds"] == 3 and scores["abstracts"] == 36 and len(scores["thresholds"]) == 3
+    assert scores["marker+cancer+use"]["tp"] + scores["marker+cancer+use"]["fn"] == 36  # 12 × 2 + 12 × 1
+    assert scores["marker+cancer+use"]["f1"] > 0.5
+
+
+def test_cv_needs_the_articles_and_readable_gold(tmp_path: Path) -> None:
+    gold, _ = annotated_set(tmp_path, 6)
+    result = invoke("evaluate", "--cv", "3", "--gold", str(gold))
+    assert result.exit_code == 2 and "--articles" in result.output
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"pmid": "1", "relations": [{"marker": "CTX"}]}\n')
+    result = invoke("train", "--gold", str(bad), "--articles", str(tmp_path / "set.xml"))
+    assert result.exit_code == 2 and "line 1" in result.output
+
+
+@pytest.fixture
+def extracted(tmp_path: Path) -> Path:
+    db = tmp_path / "ev.db"
+    _, articles = annotated_set(tmp_path, 12)
+    assert invoke("ingest", str(articles), "--db", str(db)).exit_code == 0
+    return db
+
+
+def test_min_confidence_overrides_the_threshold_and_re_extracts(extracted: Path) -> None:
+    default = rows(extracted, "select count(*) from evidence")[0][0]
+    assert default > 0
+    result = invoke("extract", "--db", str(extracted), "--min-confidence", "0.999")
+    assert "extract: 12 articles" in result.output  # another threshold is another extractor
+    assert rows(extracted, "select count(*) from evidence")[0][0] < default
+    invoke("extract", "--db", str(extracted), "--min-confidence", "0.05")
+    assert rows(extracted, "select count(*) from evidence")[0][0] > default
+    assert rows(extracted, "select min(confidence) >= 0.05 from evidence") == [(1,)]
+
+
+@pytest.mark.parametrize("content", [None, "{not json", '{"format": 1, "features_version": "1"}',
+                                     '{"format": 99, "weights": {}}'])
+def test_a_missing_or_corrupt_model_is_a_clear_error_and_loses_nothing(extracted: Path, tmp_path: Path,
+                                                                      content: str | None) -> None:
+    model = tmp_path / "model.json"
+    if content is not None:
+        model.write_text(content)
+    before = rows(extracted, "select * from evidence order by pmid, marker, cancer, use")
+    result = CliRunner().invoke(cli, ["extract", "--db", str(extracted), "--all", "--scorer", str(model)])
+    assert result.exit_code == 2
+    assert result.output.count("\n") == 1 and str(model) in result.output
+    assert rows(extracted, "select * from evidence order by pmid, marker, cancer, use") == before
+
+
+def test_explain_lists_every_candidate_with_its_score() -> None:
+    result = invoke("explain", "--text", "Serum CTX in breast cancer with bone metastases\n"
+                                         "CTX was higher in patients with bone metastases than without (p<0.01).")
+    assert result.exit_code == 0
+    table = result.output.split("Candidates", 1)[1]
+    for use in ("diagnosis", "prognosis", "risk_prediction", "monitoring"):
+        assert f"CTX | breast | {use}" in table
+    assert "stored CTX | breast | diagnosis" in table
+
+
+def test_held_out_quality_on_the_annotated_sets() -> None:
+    """Cross-validation by abstract on ../shared's 157 annotated abstracts (a quality floor)."""
+    files = [str(shared_file(f)) for f in ("eval/dev_gold.jsonl", "eval/train_gold.jsonl",
+                                             "corpus/dev_pubmed.xml", "corpus/train_pubmed.xml")]
+    result = invoke("evaluate", "--cv", "5", "--gold", files[0], "--gold", files[1], "--articles", files[2],
+                    "--articles", files[3], "--json")
+    scores = json.loads(result.output)
+    assert scores["marker"]["f1"] >= 0.84
+    assert scores["marker+cancer+use"]["f1"] >= 0.72
