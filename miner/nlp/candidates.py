@@ -32,6 +32,7 @@ SENTENCE_FLAGS = (
     ("grammar", "contrast"), ("grammar", "ours"), ("sentence", "treatment_effect"), ("sentence", "background"),
     ("sentence", "methods"), ("sentence", "objective"), ("grammar", "measured"), ("context", "bone"),
     ("grammar", "up"), ("grammar", "down"), ("grammar", "change"), ("grammar", "timepoints"),
+    ("grammar", "on_treatment"),
 )
 """Cue groups read in every sentence; a sentence's flags are the names of those it holds."""
 

@@ -115,7 +115,7 @@ def _use_features(view: AbstractView, candidate: Candidate, direct: list[Sentenc
                     features[f"{kind}:refutes_in_result"] = 1.0
                 if "grammar.change" in s.flags:
                     features[f"{kind}:change"] = 1.0
-                    if "grammar.timepoints" in s.flags or "design.treatment" in view.flags:
+                    if s.flags & {"grammar.timepoints", "grammar.on_treatment"}:
                         features[f"{kind}:change_over_time"] = 1.0
     for kind, sentences in (("word", direct), ("group_word", grouped)):
         for s in sentences:
