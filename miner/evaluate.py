@@ -48,9 +48,16 @@ def relation_keys(pmid: str, marker: str, cancer: str, use: str) -> tuple[tuple,
 def read_gold(path: Path) -> list[dict]:
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
-        return [json.loads(line) for line in lines if line.strip()]
+        rows = [json.loads(line) for line in lines if line.strip()]
     except (OSError, ValueError) as exc:
         raise ValueError(f"cannot read the gold file {path}: {exc}") from None
+    for number, row in enumerate(rows, start=1):
+        relations = row.get("relations", []) if isinstance(row, dict) else None
+        if (not isinstance(row, dict) or "pmid" not in row or not isinstance(relations, list)
+                or not all(isinstance(r, dict) and {"marker", "cancer", "use"} <= r.keys() for r in relations)):
+            raise ValueError(f"the gold file {path}, record {number}: each line needs a pmid and relations "
+                             "with marker, cancer, use")
+    return rows
 
 
 def keyed(gold: list[dict], system: list[dict]) -> tuple[list[set], list[set]]:

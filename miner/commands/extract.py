@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from miner.cli import (
-    Failed,
+    BadUsage,
     db_option,
     eutils_options,
     eutils_settings,
@@ -58,13 +58,14 @@ def extract(db_path: Path | None, everything: bool, ner_model: str | None, n_pro
 @eutils_options
 @handle_errors
 def explain(pmid: str | None, text: str | None, db_path: Path | None, ner_model: str | None,
-            eutils_url: str | None, email: str | None, batch_size: int | None, give_up_after: float | None) -> None:
+            eutils_url: str | None, email: str | None, batch_size: int | None, give_up_after: float | None,
+            reply_timeout: float | None) -> None:
     """Show how one abstract was read: entities, sentences, cues, relations, and what was rejected."""
     from miner.explain import explain_article, load_article
 
     if bool(pmid) == bool(text):
         raise click.UsageError("give --pmid or --text")
-    settings = eutils_settings(db_path, eutils_url, email, batch_size, give_up_after)
+    settings = eutils_settings(db_path, eutils_url, email, batch_size, give_up_after, reply_timeout)
     article = load_article(settings, pmid=pmid, text=text)
     click.echo(explain_article(load_nlp(ner_model), article))
 
@@ -84,7 +85,7 @@ def evaluate(gold: Path, db_path: Path | None, show_errors: int, as_json: bool) 
     try:
         gold_rows = scorer.read_gold(gold)
     except ValueError as exc:
-        raise Failed(str(exc)) from None
+        raise BadUsage(str(exc)) from None
     gold_sets, system_sets = scorer.keyed(gold_rows, [asdict(r) for r in store.evidence.rows()])
     scores = scorer.score(gold_sets, system_sets)
     if as_json:
