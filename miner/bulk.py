@@ -40,6 +40,8 @@ class FileJob:
     fingerprint: str | None
     """The extractor fingerprint when extracting; None to only store articles."""
     extractor: ExtractorConfig = DEFAULT_EXTRACTOR
+    max_record_bytes: int | None = None
+    """A record longer than this is skipped as malformed (default: ``[pubmed] max_record_mb``)."""
 
 
 @dataclass
@@ -59,7 +61,7 @@ def process_file(job: FileJob) -> FileResult:
     started = time.perf_counter()
     result = FileResult(job)
     try:
-        for record in parse_file(Path(job.path)):
+        for record in parse_file(Path(job.path), job.max_record_bytes):
             if isinstance(record, Article) and job.filter_query and not matches_topic(record):
                 result.filtered_out += 1
                 continue
@@ -81,21 +83,23 @@ def file_key(fingerprint: str | None, filter_query: bool) -> str:
     return f"{fingerprint or 'no-extract'}|filter={'query' if filter_query else 'all'}"
 
 
+def unreadable(paths: list[Path]) -> list[str]:
+    """A line for each path that is not a file to read."""
+    return [f"{path}: {'not a file' if path.exists() else 'no such file'}" for path in paths if not path.is_file()]
+
+
 def plan_jobs(store: Store, paths: list[Path], filter_query: bool, fingerprint: str | None,
-              extractor: ExtractorConfig = DEFAULT_EXTRACTOR,
-              force: bool = False) -> tuple[list[FileJob], list[str], int]:
+              extractor: ExtractorConfig = DEFAULT_EXTRACTOR, force: bool = False,
+              max_record_bytes: int | None = None) -> tuple[list[FileJob], list[str], int]:
     """The files to process, the files that cannot be read, and how many were ingested already."""
-    jobs, missing, done = [], [], 0
+    jobs, missing, done = [], unreadable(paths), 0
     key = file_key(fingerprint, filter_query)
-    for path in paths:
-        if not path.is_file():
-            missing.append(f"{path}: {'not a file' if path.exists() else 'no such file'}")
-            continue
+    for path in filter(Path.is_file, paths):
         digest = file_sha256(path)
         if not force and store.files.done(digest, key):
             done += 1
             continue
-        jobs.append(FileJob(str(path), digest, filter_query, fingerprint, extractor))
+        jobs.append(FileJob(str(path), digest, filter_query, fingerprint, extractor, max_record_bytes))
     return jobs, missing, done
 
 
@@ -187,10 +191,11 @@ class Ingested:
 
 
 def ingest_into(ctx: RunContext, paths: list[Path], *, filter_query: bool,
-                extractor: ExtractorConfig = DEFAULT_EXTRACTOR,
-                force: bool = False, workers: int | None = None, dask_address: str | None = None) -> Ingested:
+                extractor: ExtractorConfig = DEFAULT_EXTRACTOR, force: bool = False, workers: int | None = None,
+                dask_address: str | None = None, max_record_bytes: int | None = None) -> Ingested:
     """Ingest files within a job (extracting with the job's fingerprint, if any), adding to its counts."""
-    jobs, missing, done = plan_jobs(ctx.store, paths, filter_query, ctx.fingerprint, extractor, force)
+    jobs, missing, done = plan_jobs(ctx.store, paths, filter_query, ctx.fingerprint, extractor, force,
+                                    max_record_bytes)
     for problem in missing:
         log.error(problem)
     results = run_jobs(jobs, workers or default_workers(), dask_address)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import importlib
 import logging
+import os
 import pkgutil
 import re
 import sys
@@ -38,6 +39,11 @@ EXIT_FAILED, EXIT_USAGE, EXIT_TEMPFAIL, EXIT_INTERRUPTED = 1, 2, 75, 130
 
 class Failed(Exception):
     """The job ran but did not complete everything it was asked to (details were logged)."""
+
+
+class BadUsage(ConfigurationError):
+    """A usage error found after the options were parsed (a path that is not there, an empty date window,
+    a file without the columns it needs): one line, exit 2, before anything is stored."""
 
 
 def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -130,7 +136,9 @@ eutils_options = apply([
     click.option("--email", help="Contact e-mail sent to NCBI (default: $NCBI_EMAIL)."),
     click.option("--batch-size", type=click.IntRange(1, 10000), help="Records per efetch request."),
     click.option("--give-up-after", type=click.FloatRange(1), metavar="SECONDS",
-                 help="Stop retrying a failing request after this long (default 300)."),
+                 help="Stop retrying a failing request after this long (default 120; refresh 300)."),
+    click.option("--reply-timeout", type=click.FloatRange(0.1), metavar="SECONDS",
+                 help="Wait this long for a reply before retrying; each retry waits twice as long (default 10)."),
 ])
 
 
@@ -139,9 +147,16 @@ def settings_from(db_path: Path | None = None, **options: Any) -> Settings:
 
 
 def eutils_settings(db_path: Path | None, eutils_url: str | None, email: str | None, batch_size: int | None,
-                    give_up_after: float | None, **more: Any) -> Settings:
-    return settings_from(db_path, eutils_url=eutils_url, email=email, batch_size=batch_size,
-                         give_up_after=give_up_after, **more)
+                    give_up_after: float | None, reply_timeout: float | None, *, refresh: bool = False,
+                    **more: Any) -> Settings:
+    """The settings of a command that talks to E-utilities (with the refresh's retry budget for ``refresh``)."""
+    defaults = load_settings()
+    return (defaults.for_refresh() if refresh else defaults).with_options(
+        db=db_path, eutils_url=eutils_url, email=email, batch_size=batch_size, give_up_after=give_up_after,
+        timeout=reply_timeout, **more)
+
+
+DATE_FORMS = "YYYY/MM/DD or YYYY-MM-DD"
 
 
 def parse_day(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:
@@ -152,7 +167,23 @@ def parse_day(_ctx: click.Context, _param: click.Parameter, value: str | None) -
             return datetime.strptime(value, fmt).date()
         except ValueError:
             continue
-    raise click.BadParameter(f"{value!r} is not a date (YYYY/MM/DD)")
+    raise click.BadParameter(f"{value!r} is not a date ({DATE_FORMS})")
+
+
+def check_window(since: date | None, until: date | None) -> None:
+    if since and until and since > until:
+        raise BadUsage(f"the date window is empty: --since {since} is after --until {until}")
+
+
+def output_path(out: Path | None, default: Path) -> Path:
+    """Where a command writes: ``out`` when given (its folder must exist: a typo is not a new folder), else
+    ``default``, whose folder is made."""
+    if out is None:
+        default.parent.mkdir(parents=True, exist_ok=True)
+        return default
+    if str(out) != "-" and not out.parent.is_dir():
+        raise BadUsage(f"cannot write {out}: no folder {out.parent}")
+    return out
 
 
 def query_from(query: str | None, query_file: Path | None) -> str:
@@ -201,18 +232,52 @@ def check_extractor(extractor: ExtractorConfig) -> str:
         raise click.UsageError(f"cannot load the NER model {extractor.ner_model!r}: {exc}") from None
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class MinerGroup(click.Group):
+    """The group: a reader that closes the pipe early (``miner export --out - | head``) ends the command
+    quietly with exit 0, as Unix tools do, for every command at once."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            result = super().invoke(ctx)
+            sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+            return result
+        except BrokenPipeError:
+            quiet_stdout()
+            sys.exit(0)
+
+
+def quiet_stdout() -> None:
+    """Point stdout at /dev/null so that Python's final flush does not fail again (Python's docs' recipe)."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        return  # not a real file (the test runner's capture)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
+
+
+@click.group(cls=MinerGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="miner")
 def cli() -> None:
-    """Keep an evidence table of circulating bone-metastasis biomarkers up to date from PubMed."""
+    """Keep an evidence table of circulating bone-metastasis biomarkers up to date from PubMed.
+
+    \b
+    Exit codes:
+      0   done
+      1   failed; what was stored before the failure is kept
+      2   usage or configuration error (bad option, query, path, or a database of another tool)
+      75  try later: another process holds the database's lock, or NCBI is unavailable
+      130 stopped by SIGINT/SIGTERM after storing the batch under way
+    """
 
 
 query_options = [
     click.option("--query", help="PubMed query (default: the shipped corpora/query.txt)."),
     click.option("--query-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
                  help="Read the query from a file ('#' lines are comments)."),
-    click.option("--since", callback=parse_day, help="Only records on or after this date (YYYY/MM/DD)."),
-    click.option("--until", callback=parse_day, help="Only records on or before this date."),
+    click.option("--since", callback=parse_day, help=f"Only records on or after this date ({DATE_FORMS})."),
+    click.option("--until", callback=parse_day, help=f"Only records on or before this date ({DATE_FORMS})."),
     click.option("--datetype", type=click.Choice(DATETYPES), default="edat", show_default=True,
                  help="Date the window applies to: entrez (edat), modification (mdat), publication (pdat)."),
 ]

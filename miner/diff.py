@@ -40,7 +40,7 @@ def run_before(store: Store, since: str) -> int:
         except ValueError:
             continue
     else:
-        raise ValueError(f"--since takes a run id or a date (YYYY-MM-DD), not {since!r}")
+        raise ValueError(f"--since takes a run id or a date (YYYY-MM-DD or YYYY/MM/DD), not {since!r}")
     return store.runs.last_before(moment)
 
 

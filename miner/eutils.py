@@ -138,6 +138,8 @@ class EutilsClient:
         self.limiter = shared_limiter(self.base, settings.rate)
         self.sleep = sleep
         self.requests_made = 0
+        if not settings.email:
+            log.warning("no contact e-mail for NCBI (set NCBI_EMAIL or --email): NCBI asks for one")
 
     # -- one request -------------------------------------------------------------------------
     def request(self, endpoint: str, params: dict[str, str], *, post: bool = False, root: str) -> bytes:

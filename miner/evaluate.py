@@ -62,8 +62,8 @@ def read_gold(path: Path) -> list[dict]:
         except ValueError:
             ok = False
         if not ok:
-            raise ValueError(f"{path}, line {number}: not an annotated abstract (JSON with pmid and relations "
-                             "of marker, cancer and use)")
+            raise ValueError(f"the gold file {path}, line {number}: not an annotated abstract (JSON with pmid "
+                             "and relations of marker, cancer and use)")
         gold.append(row)
     return gold
 

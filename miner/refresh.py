@@ -37,6 +37,8 @@ class RefreshReport:
     revised_articles: list[str] = field(default_factory=list)
     deleted_articles: list[str] = field(default_factory=list)
     retracted_articles: list[str] = field(default_factory=list)
+    concern_articles: list[str] = field(default_factory=list)
+    """Articles stored or revised by the refresh that carry an expression of concern."""
     new_rows: list[SummaryRow] = field(default_factory=list)
     changed_rows: list[SummaryRow] = field(default_factory=list)
     removed_rows: list[SummaryRow] = field(default_factory=list)
@@ -44,7 +46,8 @@ class RefreshReport:
 
     def summary(self) -> str:
         return (f"refresh: {len(self.new_articles)} new, {len(self.revised_articles)} revised, "
-                f"{len(self.deleted_articles)} deleted, {len(self.retracted_articles)} retracted articles; "
+                f"{len(self.deleted_articles)} deleted, {len(self.retracted_articles)} retracted articles, "
+                f"{len(self.concern_articles)} with an expression of concern; "
                 f"{len(self.new_rows)} new and {len(self.changed_rows)} changed summary rows, "
                 f"{len(self.removed_rows)} removed; {self.counts.requests} requests")
 
@@ -104,6 +107,7 @@ def refresh(ctx: RunContext, client: EutilsClient, query: str, extractor: Extrac
     finally:
         counts.requests = client.requests_made
     report.retracted_articles = store.articles.changed_to("retracted", run_id)
+    report.concern_articles = store.articles.with_expression_of_concern(run_id)
     extract_into(ctx, extractor)
     after = store.summary.snapshot()
     report.new_rows = [after[k] for k in sorted(after.keys() - before.keys())]
@@ -148,6 +152,8 @@ def write_report(report: RefreshReport, folder: Path) -> tuple[Path, Path]:
         ("Revised articles", [f"- {p}" for p in report.revised_articles]),
         ("Deleted articles (their evidence was removed)", [f"- {p}" for p in report.deleted_articles]),
         ("Retracted articles (their evidence was removed)", [f"- {p}" for p in report.retracted_articles]),
+        ("Articles with an expression of concern (their evidence is kept)",
+         [f"- {p}" for p in report.concern_articles]),
     ]
     for title, items in sections:
         lines += [f"## {title}", "", *(items or ["none"]), ""]

@@ -1,6 +1,6 @@
 """The job context every writing job runs in: the database's lock, a stop on SIGINT/SIGTERM at the end
-of the current batch, a `runs` row that ends done, failed or interrupted whatever happens, and the
-extractor fingerprint the run extracts with."""
+of the current batch, a `runs` row that ends done, failed, unavailable (NCBI could not be reached: exit 75,
+try later) or interrupted whatever happens, and the extractor fingerprint the run extracts with."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from miner.eutils import ServiceUnavailable
 from miner.store import RunCounts, Store
 
 log = logging.getLogger(__name__)
@@ -84,6 +85,9 @@ def job(store: Store, command: str, *, fingerprint: str | None = None, **params:
             yield ctx
         except Interrupted as exc:
             _finish(ctx, "interrupted", str(exc))
+            raise
+        except ServiceUnavailable as exc:
+            _finish(ctx, "unavailable", str(exc))
             raise
         except BaseException as exc:
             _finish(ctx, "failed", str(exc) or type(exc).__name__)

@@ -163,7 +163,7 @@ def test_explain_a_stored_pmid_and_a_silent_one(dev_like: Path, tmp_path: Path) 
     invoke("ingest", str(dev_like), "--db", str(db))
     assert "BSP | prostate | diagnosis" in invoke("explain", "--pmid", "101", "--db", str(db)).output
     silent = invoke("explain", "--pmid", "103", "--db", str(db)).output
-    assert "Relations:\n  none" in silent
+    assert "Relations stored:\n  none" in silent
 
 
 def test_explain_fetches_an_absent_pmid(standin: StandIn, cli_env: dict, tmp_path: Path) -> None:

@@ -15,7 +15,10 @@ from miner.store import Store, StoreError, migrations
 
 FIXTURES = Path(__file__).parent / "fixtures"
 KEPT = {
-    "articles": "select * from articles order by pmid",
+    "articles": "select pmid, version, title, abstract, journal, journal_iso, year, pub_date, authors, doi, pmcid,"
+                " mesh, keywords, publication_types, language, date_revised, entrez_date, has_abstract, status,"
+                " retracted_by, content_hash, first_seen_run, last_seen_run, changed_run, extracted_with"
+                " from articles order by pmid",  # the columns of schema 1
     "evidence": "select * from evidence order by id",
     "runs": "select id, command, query, since, until, found, new, updated, extracted, evidence, requests, started,"
             " finished, status, message, extractor_version, deletion_check from runs order by id",

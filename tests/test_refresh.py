@@ -123,7 +123,7 @@ def test_service_down_throughout_exits_75_and_changes_nothing(standin: StandIn, 
     result = refresh(db, "--give-up-after", "2")
     assert result.exit_code == 75 and "try again later" in result.output
     assert state(db) == before
-    assert rows(db, "select status from runs order by id") == [("done",), ("failed",)]
+    assert rows(db, "select status from runs order by id") == [("done",), ("unavailable",)]
 
 
 def run_in_background(db: Path, url: str, *extra: str) -> subprocess.Popen:

@@ -222,4 +222,4 @@ def test_serve_on_a_port_in_use(db: Path) -> None:
         taken.listen()
         port = taken.getsockname()[1]
         result = CliRunner().invoke(cli, ["serve", "--db", str(db), "--port", str(port)])
-    assert result.exit_code == 1 and "is the port in use" in result.output
+    assert result.exit_code == 2 and "serving" not in result.output and "is the port in use" in result.output

@@ -30,7 +30,8 @@ def status(db_path: Path | None, as_json: bool) -> None:
         return
     click.echo(f"database: {info.database}")
     by_status = ", ".join(f"{k} {v}" for k, v in sorted(info.by_status.items()))
-    click.echo(f"articles: {info.articles} ({by_status or 'none'}); {info.without_abstract} without abstract")
+    click.echo(f"articles: {info.articles} ({by_status or 'none'}); {info.without_abstract} without abstract; "
+               f"{info.expression_of_concern} with an expression of concern")
     click.echo(f"evidence rows: {info.evidence}")
     click.echo("last runs:")
     for run in info.runs:

@@ -57,13 +57,14 @@ def extract(db_path: Path | None, everything: bool, extractor: ExtractorConfig, 
 @eutils_options
 @handle_errors
 def explain(pmid: str | None, text: str | None, db_path: Path | None, extractor: ExtractorConfig,
-            eutils_url: str | None, email: str | None, batch_size: int | None, give_up_after: float | None) -> None:
+            eutils_url: str | None, email: str | None, batch_size: int | None, give_up_after: float | None,
+            reply_timeout: float | None) -> None:
     """Show how one abstract was read: entities, sentences, cues, relations, and what was rejected."""
     from miner.explain import explain_article, load_article
 
     if bool(pmid) == bool(text):
         raise click.UsageError("give --pmid or --text")
-    settings = eutils_settings(db_path, eutils_url, email, batch_size, give_up_after)
+    settings = eutils_settings(db_path, eutils_url, email, batch_size, give_up_after, reply_timeout)
     article = load_article(settings, pmid=pmid, text=text)
     check_extractor(extractor)
     click.echo(explain_article(extractor.pipeline(), article))

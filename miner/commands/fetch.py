@@ -11,6 +11,7 @@ import click
 from miner.cli import (
     apply,
     check_extractor,
+    check_window,
     db_option,
     eutils_options,
     eutils_settings,
@@ -24,7 +25,7 @@ from miner.cli import (
 from miner.eutils import EutilsClient
 from miner.fetch import fetch_into
 from miner.runs import job
-from miner.store import Store
+from miner.store import RunCounts, Store
 
 if TYPE_CHECKING:
     from miner.nlp.pipeline import ExtractorConfig
@@ -43,13 +44,14 @@ def register_commands(cli: click.Group) -> None:
 @handle_errors
 def fetch(query: str | None, query_file: Path | None, since: date | None, until: date | None,
           datetype: str, db_path: Path | None, eutils_url: str | None, email: str | None,
-          batch_size: int | None, give_up_after: float | None) -> None:
+          batch_size: int | None, give_up_after: float | None, reply_timeout: float | None) -> None:
     """Search PubMed and store the matching articles (no extraction)."""
-    settings = eutils_settings(db_path, eutils_url, email, batch_size, give_up_after)
+    check_window(since, until)
+    settings = eutils_settings(db_path, eutils_url, email, batch_size, give_up_after, reply_timeout)
     text = query_from(query, query_file)
     with job(Store(settings.db), "fetch", query=text, since=since, until=until, datetype=datetype) as ctx:
         fetch_into(ctx, EutilsClient(settings), text, since, until, datetype)
-    click.echo(f"fetch: {ctx.counts.summary() or 'nothing found'} → {settings.db}")
+    click.echo(f"fetch: {found_summary(ctx.counts)} → {settings.db}")
 
 
 @click.command()
@@ -62,14 +64,20 @@ def fetch(query: str | None, query_file: Path | None, since: date | None, until:
 @handle_errors
 def run(query: str | None, query_file: Path | None, since: date | None, until: date | None, datetype: str,
         db_path: Path | None, eutils_url: str | None, email: str | None, batch_size: int | None,
-        give_up_after: float | None, extractor: ExtractorConfig, n_process: int) -> None:
+        give_up_after: float | None, reply_timeout: float | None, extractor: ExtractorConfig, n_process: int) -> None:
     """The main job: fetch the query's articles, extract and store their evidence."""
     from miner.extract import extract_into
 
-    settings = eutils_settings(db_path, eutils_url, email, batch_size, give_up_after)
+    check_window(since, until)
+    settings = eutils_settings(db_path, eutils_url, email, batch_size, give_up_after, reply_timeout)
     text = query_from(query, query_file)
     check_extractor(extractor)
     with job(Store(settings.db), "run", query=text, since=since, until=until, datetype=datetype) as ctx:
         fetch_into(ctx, EutilsClient(settings), text, since, until, datetype)
         extract_into(ctx, extractor, n_process=n_process)
-    click.echo(f"run: {ctx.counts.summary() or 'nothing found'} → {settings.db}")
+    click.echo(f"run: {found_summary(ctx.counts)} → {settings.db}")
+
+
+def found_summary(counts: RunCounts) -> str:
+    """The counts of a fetch, saying so when the query found nothing."""
+    return counts.summary() if counts.found else f"found 0 records; {counts.summary() or 'no requests'}"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from miner.cli import db_option, handle_errors, logging_options, settings_from
+from miner.cli import BadUsage, db_option, handle_errors, logging_options, settings_from
 from miner.store import Store
 
 gold_option = click.option(
@@ -49,7 +49,7 @@ def train(gold_files: tuple[Path, ...], article_files: tuple[Path, ...], out: Pa
     try:
         path.write_text(model.to_json(), encoding="utf-8")
     except OSError as exc:
-        raise click.BadParameter(f"cannot write {path}: {exc.strerror or exc}", param_hint="--out") from None
+        raise BadUsage(f"cannot write {path}: {exc.strerror or exc}") from None
     meta = model.metadata
     click.echo(f"train: {meta['abstracts']} abstracts, {meta['candidates']} candidates ({meta['positives']} "
                f"annotated), threshold {model.threshold:.2f} → {path}")
@@ -82,8 +82,8 @@ def evaluate(gold_files: tuple[Path, ...], article_files: tuple[Path, ...], fold
                  "finding_accuracy": result.finding_accuracy, "sample_accuracy": result.sample_accuracy,
                  "thresholds": result.thresholds}
     else:
-        gold = [g for path in gold_files for g in _read_gold(path)]
         store = Store(settings_from(db_path).db, write=False)
+        gold = [g for path in gold_files for g in _read_gold(path)]
         gold_sets, system_sets = scoring.keyed(gold, [asdict(r) for r in store.evidence.rows()])
         scores, errors = scoring.score(gold_sets, system_sets), scoring.errors(gold_sets, system_sets)
         extra = {"abstracts": len(gold)}
@@ -115,7 +115,7 @@ def _read_gold(path: Path) -> list[dict]:
     try:
         return read_gold(path)
     except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--gold") from None
+        raise BadUsage(str(exc)) from None
 
 
 def _annotated(gold_files: tuple[Path, ...], article_files: tuple[Path, ...], keep_views: bool):  # noqa: ANN202
@@ -124,4 +124,4 @@ def _annotated(gold_files: tuple[Path, ...], article_files: tuple[Path, ...], ke
     try:
         return read_annotated(gold_files, article_files, keep_views)
     except ValueError as exc:
-        raise click.UsageError(str(exc)) from None
+        raise BadUsage(str(exc)) from None

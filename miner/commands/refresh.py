@@ -49,7 +49,8 @@ def register_commands(cli: click.Group) -> None:
 @handle_errors
 def refresh(db_path: Path | None, query: str | None, query_file: Path | None, report_dir: Path | None,
             overlap_days: int | None, check_deleted: bool, eutils_url: str | None, email: str | None,
-            batch_size: int | None, give_up_after: float | None, extractor: ExtractorConfig) -> None:
+            batch_size: int | None, give_up_after: float | None, reply_timeout: float | None,
+            extractor: ExtractorConfig) -> None:
     """The scheduled job: fetch what changed since the last refresh, re-extract, report.
 
     Exit codes: 0 done; 1 failed (nothing lost); 2 usage or configuration error; 75 try later (another
@@ -58,7 +59,8 @@ def refresh(db_path: Path | None, query: str | None, query_file: Path | None, re
     from miner.refresh import refresh as run_refresh
     from miner.refresh import write_report
 
-    settings = eutils_settings(db_path, eutils_url, email, batch_size, give_up_after, overlap_days=overlap_days)
+    settings = eutils_settings(db_path, eutils_url, email, batch_size, give_up_after, reply_timeout, refresh=True,
+                               overlap_days=overlap_days)
     text = query_from(query, query_file)
     fingerprint = check_extractor(extractor)
     with job(Store(settings.db), "refresh", fingerprint=fingerprint, query=text) as ctx:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from miner.cli import Failed, db_option, handle_errors, settings_from
+from miner.cli import BadUsage, Failed, db_option, handle_errors, settings_from
 
 
 def register_commands(cli: click.Group) -> None:
@@ -21,10 +21,14 @@ def register_commands(cli: click.Group) -> None:
 @handle_errors
 def serve(db_path: Path | None, host: str, port: int, mutable: bool) -> None:
     """Browse and query the database with Datasette (metadata, facets and canned queries shipped)."""
-    from miner.serve import ServeError
+    from miner.serve import ServeError, check_port
     from miner.serve import serve as run_server
 
     settings = settings_from(db_path)
+    try:
+        check_port(host, port)  # a port in use is a usage error, before any claim to serve
+    except ServeError as exc:
+        raise BadUsage(str(exc)) from None
     click.echo(f"serving {settings.db} at http://{host}:{port}/ (Ctrl-C to stop)", err=True)
     try:
         run_server(settings.db, host, port, immutable=not mutable)

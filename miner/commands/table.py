@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from miner.cli import Failed, db_option, handle_errors, settings_from
+from miner.cli import DATE_FORMS, BadUsage, Failed, db_option, handle_errors, output_path, settings_from
 from miner.store import Store
 
 EXPORT_FORMATS = ("csv", "jsonl", "markdown", "html")
@@ -39,19 +39,17 @@ def export(db_path: Path | None, fmt: str, out: Path | None, min_articles: int, 
 
     settings = settings_from(db_path)
     store = Store(settings.db, write=False)
-    target = out or exporter.default_output(settings.db, fmt)
+    target = output_path(out, exporter.default_output(settings.db, fmt))
     writer = exporter.WRITERS[fmt]
+    if str(target) == "-":
+        writer(store, sys.stdout, cancer=cancer, use=use, min_articles=min_articles)
+        return
     try:
-        if str(target) == "-":
-            count = writer(store, sys.stdout, cancer=cancer, use=use, min_articles=min_articles)
-        else:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with target.open("w", encoding="utf-8", newline="") as fh:
-                count = writer(store, fh, cancer=cancer, use=use, min_articles=min_articles)
+        with target.open("w", encoding="utf-8", newline="") as fh:
+            count = writer(store, fh, cancer=cancer, use=use, min_articles=min_articles)
     except OSError as exc:
         raise Failed(f"cannot write {target}: {exc.strerror or exc}") from None
-    if str(target) != "-":
-        click.echo(f"export: {count} rows → {target}")
+    click.echo(f"export: {count} rows → {target}")
 
 
 @click.command()
@@ -69,10 +67,11 @@ def compare(db_path: Path | None, reference: Path | None, out: Path | None, min_
 
     settings = settings_from(db_path)
     store = Store(settings.db, write=False)
+    target = output_path(out, settings.db.parent / "comparison.md")
     try:
         ref = comparing.read_reference(reference)
     except ValueError as exc:
-        raise Failed(str(exc)) from None
+        raise BadUsage(str(exc)) from None
     result = comparing.compare(store, ref, min_articles)
     click.echo(f"reference rows: {result.reference_rows}; supported: {len(result.supported)}; "
                f"not found: {len(result.not_found)}; new rows: {len(result.new)}")
@@ -83,9 +82,7 @@ def compare(db_path: Path | None, reference: Path | None, out: Path | None, min_
     for row in result.new[:25]:
         click.echo(f"{row.marker:<22}{row.cancer:<18}{row.use:<17}{row.articles:>9}{row.supporting:>9}"
                    f"{row.refuting:>8}  new")
-    target = out or settings.db.parent / "comparison.md"
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(comparing.comparison_markdown(result, str(reference or "corpora/reference.csv")),
                           encoding="utf-8")
     except OSError as exc:
@@ -95,7 +92,7 @@ def compare(db_path: Path | None, reference: Path | None, out: Path | None, min_
 
 @click.command()
 @db_option
-@click.option("--since", required=True, metavar="RUN_ID|DATE", help="A run id, or a date (YYYY-MM-DD).")
+@click.option("--since", required=True, metavar="RUN_ID|DATE", help=f"A run id, or a date ({DATE_FORMS}).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @handle_errors
 def diff(db_path: Path | None, since: str, as_json: bool) -> None:

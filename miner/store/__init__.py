@@ -207,7 +207,8 @@ class Store:
     def status(self) -> Status:
         by_status = self.articles.count_by_status()
         return Status(str(self.path), sum(by_status.values()), by_status, self.articles.count_without_abstract(),
-                      self.evidence.count, self.runs.recent(5), self.version)
+                      self.articles.count_with_expression_of_concern(), self.evidence.count, self.runs.recent(5),
+                      self.version)
 
 
 @dataclass
@@ -218,6 +219,8 @@ class Status:
     articles: int
     by_status: dict[str, int]
     without_abstract: int
+    expression_of_concern: int
+    """Articles (not deleted) with an expression of concern."""
     evidence: int
     runs: list[Run]
     schema_version: int

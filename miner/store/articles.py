@@ -137,6 +137,17 @@ class ArticlesTable(Table):
     def count_by_status(self) -> dict[str, int]:
         return dict(self.db.execute("select status, count(*) from articles group by status").fetchall())
 
+    def count_with_expression_of_concern(self) -> int:
+        """Articles not deleted with an expression of concern."""
+        return self.db.execute("select count(*) from articles where expression_of_concern_in is not null"
+                               " and status != 'deleted'").fetchone()[0]
+
+    def with_expression_of_concern(self, run_id: int) -> list[str]:
+        """PMIDs a run stored or revised that carry an expression of concern."""
+        return [r[0] for r in self.db.execute(
+            "select pmid from articles where expression_of_concern_in is not null and changed_run = ?"
+            " order by pmid", [run_id])]
+
     def count_without_abstract(self) -> int:
         return self.db.execute("select count(*) from articles where has_abstract = 0").fetchone()[0]
 
@@ -164,6 +175,8 @@ def article_row(article: Article, digest: str) -> dict:
         "has_abstract": int(article.has_abstract),
         "status": "retracted" if article.retracted else "active",
         "retracted_by": json.dumps(article.retracted_by) if article.retracted_by else None,
+        "expression_of_concern_in": (json.dumps(article.expression_of_concern_in, ensure_ascii=False)
+                                     if article.expression_of_concern_in else None),
         "content_hash": digest,
         "extracted_with": None,
     }

@@ -141,3 +141,10 @@ def drop_unwritten_columns(db: Database) -> None:
     lexicon hash) and mentions.category (the marker's category is in `markers`)."""
     db.execute("alter table runs drop column lexicon_hash")
     db.execute("alter table mentions drop column category")
+
+
+@migration(3)
+def add_expression_of_concern(db: Database) -> None:
+    """Add articles.expression_of_concern_in: the notices of an expression of concern about an article (JSON
+    list of PMIDs or citations), kept like retracted_by."""
+    db["articles"].add_column("expression_of_concern_in", str)

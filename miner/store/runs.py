@@ -72,7 +72,7 @@ class Run:
 
 
 class RunsTable(Table):
-    """Runs: started as 'running', finished as done, failed or interrupted."""
+    """Runs: started as 'running', finished as done, failed, unavailable or interrupted."""
 
     def start(self, command: str, **params: object) -> int:
         """A new run of ``command`` with its parameters (query, since, until, datetype)."""
