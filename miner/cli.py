@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import importlib
 import logging
+import os
 import pkgutil
 import re
 import sys
@@ -24,8 +25,9 @@ from typing import Any
 import click
 
 from miner import __version__
-from miner.config import Settings, default_query, load_settings, read_query_file
+from miner.config import ENV_LEXICON, Settings, default_query, load_settings, read_query_file
 from miner.eutils import DATETYPES, EutilsError, QueryError, ServiceUnavailable
+from miner.nlp.lexicon import LexiconError, load_lexicon
 from miner.pubmed import SourceError
 from miner.runs import Interrupted
 from miner.store import Locked, StoreError
@@ -50,7 +52,7 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             fail(f"{exc}. Nothing stored was lost; try again later.", EXIT_TEMPFAIL)
         except QueryError as exc:
             fail(str(exc), EXIT_USAGE)
-        except StoreError as exc:
+        except (StoreError, LexiconError) as exc:
             fail(str(exc), EXIT_USAGE)
         except (EutilsError, SourceError, Failed) as exc:
             fail(str(exc), EXIT_FAILED)
@@ -166,6 +168,24 @@ def query_from(query: str | None, query_file: Path | None) -> str:
 ner_model_option = click.option(
     "--ner-model", metavar="NAME|PATH",
     help="Also use a spaCy/scispacy NER model (e.g. en_ner_bionlp13cg_md) for candidate entities.")
+
+
+def use_lexicon(_ctx: click.Context, _param: click.Parameter, value: Path | None) -> None:
+    """Add the user's lexicon folder for this process and the workers it starts (as $MINER_LEXICON)."""
+    if value is None:
+        return
+    os.environ[ENV_LEXICON] = str(value.resolve())
+    try:
+        load_lexicon()
+    except LexiconError as exc:
+        raise click.BadParameter(str(exc), param_hint="--lexicon") from None
+
+
+lexicon_option = click.option(
+    "--lexicon", type=click.Path(file_okay=False, path_type=Path), envvar=ENV_LEXICON, expose_value=False,
+    callback=use_lexicon, metavar="DIR",
+    help="Add your own markers.csv, cancers.csv, samples.csv, cues.toml, not_markers.txt from DIR "
+         "(default: $MINER_LEXICON).")
 n_process_option = click.option("--n-process", type=click.IntRange(1, 64), default=1, show_default=True,
                                  help="Worker processes for extraction.")
 

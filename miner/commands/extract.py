@@ -14,6 +14,7 @@ from miner.cli import (
     eutils_options,
     eutils_settings,
     handle_errors,
+    lexicon_option,
     load_nlp,
     logging_options,
     n_process_option,
@@ -34,6 +35,7 @@ def register_commands(cli: click.Group) -> None:
 @db_option
 @click.option("--all", "everything", is_flag=True, help="Re-extract every article, not only new or changed ones.")
 @ner_model_option
+@lexicon_option
 @n_process_option
 @logging_options
 @handle_errors
@@ -55,6 +57,7 @@ def extract(db_path: Path | None, everything: bool, ner_model: str | None, n_pro
 @click.option("--text", help="A text to analyse (the first line is taken as the title).")
 @db_option
 @ner_model_option
+@lexicon_option
 @eutils_options
 @handle_errors
 def explain(pmid: str | None, text: str | None, db_path: Path | None, ner_model: str | None,
@@ -75,6 +78,7 @@ def explain(pmid: str | None, text: str | None, db_path: Path | None, ner_model:
 @db_option
 @click.option("--show-errors", type=click.IntRange(0), default=0, help="List N misses and N false hits.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@lexicon_option
 @handle_errors
 def evaluate(gold: Path, db_path: Path | None, show_errors: int, as_json: bool) -> None:
     """Precision, recall and F1 of the stored evidence against annotated abstracts."""

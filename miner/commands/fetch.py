@@ -13,6 +13,7 @@ from miner.cli import (
     eutils_options,
     eutils_settings,
     handle_errors,
+    lexicon_option,
     load_nlp,
     logging_options,
     n_process_option,
@@ -53,6 +54,7 @@ def fetch(query: str | None, query_file: Path | None, since: date | None, until:
 @db_option
 @eutils_options
 @ner_model_option
+@lexicon_option
 @n_process_option
 @logging_options
 @handle_errors

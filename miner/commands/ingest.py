@@ -6,7 +6,16 @@ from pathlib import Path
 
 import click
 
-from miner.cli import Failed, db_option, handle_errors, load_nlp, logging_options, ner_model_option, settings_from
+from miner.cli import (
+    Failed,
+    db_option,
+    handle_errors,
+    lexicon_option,
+    load_nlp,
+    logging_options,
+    ner_model_option,
+    settings_from,
+)
 from miner.runs import job
 from miner.store import Store
 
@@ -25,6 +34,7 @@ def register_commands(cli: click.Group) -> None:
 @click.option("--dask", "dask_address", metavar="ADDRESS", help="Run the per-file work on a Dask scheduler.")
 @click.option("--force", is_flag=True, help="Process files even if they were ingested already.")
 @ner_model_option
+@lexicon_option
 @logging_options
 @handle_errors
 def ingest(files: tuple[Path, ...], db_path: Path | None, filter_mode: str, no_extract: bool, workers: int | None,

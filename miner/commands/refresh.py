@@ -13,6 +13,7 @@ from miner.cli import (
     eutils_options,
     eutils_settings,
     handle_errors,
+    lexicon_option,
     load_nlp,
     logging_options,
     ner_model_option,
@@ -41,6 +42,7 @@ def register_commands(cli: click.Group) -> None:
               help="Check now for records that left PubMed (by default every 7 days: corpora/defaults.toml).")
 @eutils_options
 @ner_model_option
+@lexicon_option
 @logging_options
 @handle_errors
 def refresh(db_path: Path | None, query: str | None, query_file: Path | None, report_dir: Path | None,
