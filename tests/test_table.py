@@ -101,9 +101,9 @@ def test_export_filters_and_default_path(db: Path) -> None:
     text = (db.parent / "evidence.md").read_text()
     assert "BSP" in text and "ALP" not in text
     strong = invoke("export", "--db", str(db), "--format", "jsonl", "--out", "-", "--min-articles", "2")
-    assert sorted(json.loads(x)["pmid"] for x in strong.output.splitlines()) == ["201", "202", "203"]
+    assert sorted(json.loads(x)["pmid"] for x in strong.output.splitlines()[1:]) == ["201", "202", "203"]
     only_lung = invoke("export", "--db", str(db), "--format", "jsonl", "--out", "-", "--cancer", "lung")
-    assert [json.loads(x)["marker"] for x in only_lung.output.splitlines()] == ["ALP"]
+    assert [json.loads(x)["marker"] for x in only_lung.output.splitlines()[1:]] == ["ALP"]
 
 
 def test_compare_with_a_reference(db: Path, tmp_path: Path) -> None:
