@@ -179,10 +179,11 @@ def get_json(url: str) -> object:
         return json.loads(reply.read())
 
 
-def test_datasette_serves_summary_canned_queries_search_and_metadata(db: Path) -> None:
+@pytest.mark.parametrize("mode", [[], ["--immutable"]])
+def test_datasette_serves_summary_canned_queries_search_and_metadata(db: Path, mode: list[str]) -> None:
     port = free_port()
     before = digest(db)
-    server = subprocess.Popen([sys.executable, "-m", "miner", "serve", "--db", str(db), "--port", str(port)],
+    server = subprocess.Popen([sys.executable, "-m", "miner", "serve", "--db", str(db), "--port", str(port), *mode],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}/ev"
     try:
@@ -201,6 +202,8 @@ def test_datasette_serves_summary_canned_queries_search_and_metadata(db: Path) -
             assert "rows" in get_json(f"{base}/{query}")
         found = get_json(f"{base}/articles.json?_search=sialoprotein&_shape=array")
         assert sorted(r["pmid"] for r in found) == ["201", "202", "203"]
+        databases = get_json(f"http://127.0.0.1:{port}/-/databases.json")
+        assert [d["is_mutable"] for d in databases] == [not mode]  # live unless --immutable
         metadata = get_json(f"http://127.0.0.1:{port}/-/metadata.json")
         assert metadata["title"].startswith("miner")
         tables = metadata["databases"]["ev"]["tables"]
