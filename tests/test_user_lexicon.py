@@ -49,6 +49,8 @@ def test_a_user_marker_is_found_and_stored_articles_are_re_extracted(tmp_path: P
     assert again.exit_code == 0 and "extract: 1 articles" in again.output  # the fingerprint changed
     assert ("gremlin-7", "bone_matrix", 0, "breast", "diagnosis") in evidence(Path(db))
     assert "extract: 0 articles" in invoke("extract", "--db", db, "--lexicon", str(lexicon)).output
+    listed = invoke("names", "markers", "--db", db, "--lexicon", str(lexicon)).output.splitlines()
+    assert listed[1].split() == ["1", "1", "gremlin-7", "gremlin-7,", "GREM7"]
 
 
 def test_the_environment_names_the_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
