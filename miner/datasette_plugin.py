@@ -66,7 +66,7 @@ def render_cell(row: Any, value: Any, column: str, table: str | None, database: 
     if column in PMID_LIST_COLUMNS:
         return Markup(pmid_list(row, str(value), table, database, datasette))
     if column in READABLE_COLUMNS and isinstance(value, str):
-        return Markup(escape(readable(value).replace(",", ", ")))
+        return Markup(escape(readable(value)))
     if column == "cancer" and isinstance(value, dict):  # a foreign key to cancers
         link = datasette.urls.row(database, "cancers", str(value["value"]))
         return Markup(f'<a href="{link}">{escape(readable(str(value["value"])))}</a>')

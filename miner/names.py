@@ -32,8 +32,9 @@ class UnknownName(ValueError):
 
 
 def readable(name: str | None) -> str:
-    """A canonical name as people write it: underscores become spaces."""
-    return (name or "").replace("_", " ")
+    """A canonical name (or a comma-separated list of them) as people write it: "multiple myeloma",
+    "serum, bone marrow"."""
+    return ", ".join(part.replace("_", " ") for part in (name or "").split(","))
 
 
 def synonym_keys(kind: str, lexicon: Lexicon) -> dict[str, str]:

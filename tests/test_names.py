@@ -37,8 +37,26 @@ def test_a_name_matching_nothing_names_the_closest() -> None:
 
 
 def test_readable_names() -> None:
-    assert readable("multiple_myeloma") == "multiple myeloma" and readable("bone_marrow") == "bone marrow"
+    assert readable("multiple_myeloma") == "multiple myeloma" and readable("serum,bone_marrow") == "serum, bone marrow"
     assert readable(None) == ""
+
+
+@pytest.mark.parametrize("fmt", ["markdown", "html"])
+def test_exports_show_readable_names(tmp_path: Path, fmt: str) -> None:
+    from miner.standin import article_xml, pubmed_set
+
+    xml = tmp_path / "mm.xml"
+    xml.write_text(pubmed_set([article_xml(
+        "401", "Serum DKK1 in multiple myeloma bone disease",
+        "Results: Serum DKK1 levels were significantly higher in patients with osteolytic bone lesions than in those "
+        "without (p < 0.001) and predicted shorter overall survival in bone marrow plasma.")]))
+    db = tmp_path / "mm.db"
+    run("ingest", str(xml), "--db", str(db))
+    out = tmp_path / f"mm.{fmt}"
+    assert run("export", "--db", str(db), "--format", fmt, "--out", str(out)).exit_code == 0
+    text = out.read_text()
+    assert "multiple myeloma" in text and "bone marrow" in text
+    assert "multiple_myeloma" not in text and "bone_marrow" not in text
 
 
 @pytest.mark.parametrize("cancer", ["Prostate", "prostate cancer", "PROSTATIC CARCINOMA"])
