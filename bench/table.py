@@ -12,7 +12,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from miner.serve import SETTINGS, metadata_for
+from miner.serve import datasette_for
 from miner.store import Store
 
 
@@ -55,8 +55,6 @@ def timed(fn, repeat: int = 5) -> float:
 
 
 def main(n: int = 1_000_000) -> None:
-    from datasette.app import Datasette
-
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bench.db"
         started = time.perf_counter()
@@ -72,8 +70,7 @@ def main(n: int = 1_000_000) -> None:
         one_cancer = "select * from evidence_summary where cancer = 'lung' and use = 'diagnosis'"
         print(f"evidence_summary, first 100 rows (SQL): {timed(lambda: db.execute(first_page).fetchall()):7.1f} ms")
         print(f"summary for a cancer and use (SQL):     {timed(lambda: db.execute(one_cancer).fetchall()):7.1f} ms")
-        datasette = Datasette(immutables=[str(path)], metadata=metadata_for(Store(path, write=False)),
-                              settings=SETTINGS)
+        datasette = datasette_for(path, immutable=True)
         loop = asyncio.new_event_loop()
 
         def get(url: str) -> None:

@@ -25,8 +25,9 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from miner import __version__
-from miner.config import ConfigurationError, Settings, default_query, load_settings, read_query_file
+from miner.config import ENV_LEXICON, ConfigurationError, Settings, default_query, load_settings, read_query_file
 from miner.eutils import DATETYPES, EutilsError, QueryError, ServiceUnavailable
+from miner.nlp.lexicon import LexiconError, load_lexicon
 from miner.pubmed import SourceError
 from miner.runs import Interrupted
 from miner.store import Locked, StoreError
@@ -218,6 +219,22 @@ def extractor_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def use_lexicon(_ctx: click.Context, _param: click.Parameter, value: Path | None) -> None:
+    """Add the user's lexicon folder for this process and the workers it starts (as $MINER_LEXICON)."""
+    if value is None:
+        return
+    os.environ[ENV_LEXICON] = str(value.resolve())
+    try:
+        load_lexicon()
+    except LexiconError as exc:
+        raise click.BadParameter(str(exc), param_hint="--lexicon") from None
+
+
+lexicon_option = click.option(
+    "--lexicon", type=click.Path(file_okay=False, path_type=Path), envvar=ENV_LEXICON, expose_value=False,
+    callback=use_lexicon, metavar="DIR",
+    help="Add your own markers.csv, cancers.csv, samples.csv, cues.toml, not_markers.txt from DIR "
+         "(default: $MINER_LEXICON).")
 n_process_option = click.option("--n-process", type=click.IntRange(1, 64), default=1, show_default=True,
                                  help="Worker processes for extraction.")
 

@@ -12,6 +12,7 @@ ENV_EMAIL = "NCBI_EMAIL"
 ENV_API_KEY = "NCBI_API_KEY"
 ENV_EUTILS_URL = "MINER_EUTILS_URL"
 ENV_DB = "MINER_DB"
+ENV_LEXICON = "MINER_LEXICON"
 
 
 class ConfigurationError(Exception):
@@ -21,6 +22,12 @@ class ConfigurationError(Exception):
 def corpus_path(name: str) -> Path:
     """Path of a data file shipped in corpora/ (installed as the package ``miner.corpora``)."""
     return Path(str(resources.files("miner.corpora").joinpath(name)))
+
+
+def user_lexicon_dir(env: dict[str, str] | None = None) -> Path | None:
+    """The user's lexicon folder ($MINER_LEXICON, which `--lexicon` sets), added to the shipped lexicons."""
+    value = (os.environ if env is None else env).get(ENV_LEXICON)
+    return Path(value) if value else None
 
 
 def load_defaults() -> dict:

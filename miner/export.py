@@ -5,16 +5,35 @@ from __future__ import annotations
 import csv
 import json
 from dataclasses import asdict, fields
+from datetime import UTC, datetime
 from html import escape
 from pathlib import Path
 from typing import TextIO
 
+from miner.names import readable
 from miner.store import EvidenceRow, Store, SummaryRow
 
 EVIDENCE_COLUMNS = [f.name for f in fields(EvidenceRow)]
 
 
+def provenance(store: Store, filters: dict[str, object]) -> dict[str, str]:
+    """What an export is: when it was made, from which database, query, last run and extractor, filtered how."""
+    last = store.runs.recent(1)
+    chosen = ", ".join(f"{readable(k)} {readable(str(v))}" for k, v in filters.items() if v not in (None, 1))
+    return {
+        "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "database": str(store.path.resolve()),
+        "query": store.runs.last_fetched_query() or "(none: articles ingested from files)",
+        "last run": (f"#{last[0].id} {last[0].command}, {last[0].status}, {last[0].finished or last[0].started}"
+                     if last else "(none)"),
+        "extractor": store.runs.last_extractor() or "(nothing extracted)",
+        "filters": chosen or "none",
+    }
+
+
 def write_jsonl(store: Store, out: TextIO, **filters: object) -> int:
+    """A first line {"provenance": {...}}, then one evidence row a line."""
+    out.write(json.dumps({"provenance": provenance(store, filters)}, ensure_ascii=False) + "\n")
     count = 0
     for row in store.evidence.rows(**filters):  # type: ignore[arg-type]
         out.write(json.dumps(asdict(row), ensure_ascii=False) + "\n")
@@ -23,6 +42,8 @@ def write_jsonl(store: Store, out: TextIO, **filters: object) -> int:
 
 
 def write_csv(store: Store, out: TextIO, **filters: object) -> int:
+    """The header and one evidence row a line, nothing else, so that every CSV reader takes it (each row
+    carries its extractor_version and run_id)."""
     writer = csv.DictWriter(out, fieldnames=EVIDENCE_COLUMNS)
     writer.writeheader()
     count = 0
@@ -67,29 +88,47 @@ def _pmids(row: SummaryRow, most: int = 5) -> list[str]:
     return row.pmid_list[:most]
 
 
+def supporting(store: Store, rows: list[SummaryRow]) -> dict[str, str]:
+    """The title of the article of each row's supporting sentence, by PMID."""
+    pmids = sorted({r.sentence_pmid for r in rows if r.sentence_pmid})
+    return {a.pmid: a.title for a in store.articles.texts(pmids)} if pmids else {}
+
+
+def _cell(text: str | None) -> str:
+    return " ".join((text or "").replace("|", "\\|").split())
+
+
 def write_markdown(store: Store, out: TextIO, **filters: object) -> int:
     rows = table_rows(store, **filters)  # type: ignore[arg-type]
+    titles = supporting(store, rows)
     out.write("# Circulating biomarkers of bone metastasis: evidence table\n\n")
-    out.write(f"Mined from PubMed abstracts by miner; {len(rows)} (marker, cancer, use) rows. "
-              "Evidence: articles (supporting / refuting). Key PMIDs link to PubMed.\n")
+    out.writelines(f"- {key}: {_cell(value)}\n" for key, value in provenance(store, filters).items())
+    out.write(f"\nMined from PubMed abstracts by miner; {len(rows)} (marker, cancer, use) rows. "
+              "Evidence: articles (supporting / refuting). Key PMIDs link to PubMed; the supporting sentence is "
+              "the strongest, with its article.\n")
     category = None
     for row in rows:
         if row.category != category:
             category = row.category
             out.write(f"\n## {CATEGORY_TITLES.get(category, category or 'Other')}\n\n")
-            out.write("| marker | cancer | use | evidence | years | samples | key PMIDs |\n")
-            out.write("|---|---|---|---|---|---|---|\n")
+            out.write("| marker | cancer | use | evidence | years | samples | key PMIDs | supporting sentence |\n")
+            out.write("|---|---|---|---|---|---|---|---|\n")
         links = " ".join(f"[{p}](https://pubmed.ncbi.nlm.nih.gov/{p}/)" for p in _pmids(row))
-        out.write(f"| {row.marker} | {row.cancer} | {row.use} | {row.articles} "
-                  f"({row.supporting} / {row.refuting}) | {_years(row)} | {row.samples or ''} | {links} |\n")
+        sentence = (f"{_cell(row.sentence)} — PMID {row.sentence_pmid}: *{_cell(titles.get(row.sentence_pmid))}*"
+                    if row.sentence else "")
+        out.write(f"| {_cell(row.marker)} | {readable(row.cancer)} | {readable(row.use)} | {row.articles} "
+                  f"({row.supporting} / {row.refuting}) | {_years(row)} | {readable(row.samples)} | {links} "
+                  f"| {sentence} |\n")
     return len(rows)
 
 
 def write_html(store: Store, out: TextIO, **filters: object) -> int:
     rows = table_rows(store, **filters)  # type: ignore[arg-type]
+    titles = supporting(store, rows)
     out.write(HTML_HEAD)
+    facts = "".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in provenance(store, filters).items())
     out.write(f"<h1>Circulating biomarkers of bone metastasis</h1><p>Mined from PubMed abstracts by miner: "
-              f"{len(rows)} (marker, cancer, use) rows.</p>")
+              f"{len(rows)} (marker, cancer, use) rows.</p><dl class='provenance'>{facts}</dl>")
     out.write(heatmap(rows))
     category = None
     for row in rows:
@@ -99,11 +138,16 @@ def write_html(store: Store, out: TextIO, **filters: object) -> int:
             category = row.category
             out.write(f"<h2>{escape(CATEGORY_TITLES.get(category, category or 'Other'))}</h2><table><thead><tr>"
                       "<th>marker</th><th>cancer</th><th>use</th><th>articles</th><th>supporting</th>"
-                      "<th>refuting</th><th>years</th><th>samples</th><th>key PMIDs</th></tr></thead><tbody>")
+                      "<th>refuting</th><th>years</th><th>samples</th><th>key PMIDs</th>"
+                      "<th>supporting sentence</th></tr></thead><tbody>")
         links = " ".join(f'<a href="https://pubmed.ncbi.nlm.nih.gov/{p}/">{p}</a>' for p in _pmids(row))
-        out.write(f"<tr><td>{escape(row.marker)}</td><td>{escape(row.cancer)}</td><td>{row.use}</td>"
-                  f"<td>{row.articles}</td><td>{row.supporting}</td><td>{row.refuting}</td>"
-                  f"<td>{_years(row)}</td><td>{escape(row.samples or '')}</td><td>{links}</td></tr>")
+        sentence = (f"{escape(row.sentence)}<br><small><a href='https://pubmed.ncbi.nlm.nih.gov/{row.sentence_pmid}/'>"
+                    f"PMID {row.sentence_pmid}</a>: <i>{escape(titles.get(row.sentence_pmid) or '')}</i></small>"
+                    if row.sentence else "")
+        out.write(f"<tr><td>{escape(row.marker)}</td><td>{escape(readable(row.cancer))}</td>"
+                  f"<td>{readable(row.use)}</td><td>{row.articles}</td><td>{row.supporting}</td><td>{row.refuting}</td>"
+                  f"<td>{_years(row)}</td><td>{escape(readable(row.samples))}</td><td>{links}</td>"
+                  f"<td class='sentence'>{sentence}</td></tr>")
     if category is not None:
         out.write("</tbody></table>")
     out.write("</body></html>\n")
@@ -121,19 +165,33 @@ def heatmap(rows: list[SummaryRow]) -> str:
     markers = sorted({m for m, _ in counts}, key=lambda m: -sum(n for (x, _), n in counts.items() if x == m))
     cancers = sorted({c for _, c in counts}, key=lambda c: -sum(n for (_, x), n in counts.items() if x == c))
     top = max(counts.values())
-    cells = ["<h2>Evidence heat-map: articles per marker and cancer</h2><table class='heat'><thead><tr><th></th>"]
-    cells += [f"<th class='rot'><span>{escape(c)}</span></th>" for c in cancers]
+    cells = ["<h2>Evidence heat-map: articles per marker and cancer</h2>", legend(top),
+             "<table class='heat'><thead><tr><th></th>"]
+    cells += [f"<th class='rot'><span>{escape(readable(c))}</span></th>" for c in cancers]
     cells.append("</tr></thead><tbody>")
     for marker in markers:
         cells.append(f"<tr><th>{escape(marker)}</th>")
         for cancer in cancers:
             n = counts.get((marker, cancer), 0)
-            shade = 0 if not n else 0.15 + 0.85 * n / top
-            cells.append(f"<td style='background: rgba(178, 34, 34, {shade:.2f})' title='{escape(marker)} × "
-                         f"{escape(cancer)}: {n} articles'>{n or ''}</td>")
+            cells.append(f"<td style='background: {shade(n, top)}' title='{escape(marker)} × "
+                         f"{escape(readable(cancer))}: {n} articles'>{n or ''}</td>")
         cells.append("</tr>")
     cells.append("</tbody></table>")
     return "".join(cells)
+
+
+def shade(n: int, top: int) -> str:
+    """The colour of a heat-map cell holding n articles, when the fullest holds top."""
+    return f"rgba(178, 34, 34, {0 if not n else 0.15 + 0.85 * n / top:.2f})"
+
+
+def legend(top: int) -> str:
+    """What the heat-map's cells mean, and the shade of a few counts from 1 to the highest."""
+    steps = sorted({1, max(1, top // 4), max(1, top // 2), max(1, 3 * top // 4), top})
+    swatches = "".join(f"<td style='background: {shade(n, top)}'>{n}</td>" for n in steps)
+    return ("<p class='legend'>Each cell counts the distinct articles with evidence for the marker (row) in the "
+            "cancer (column), any use; empty: none. Darker is more; hover a cell for its count.</p>"
+            f"<table class='heat legend'><tr><th>articles</th>{swatches}</tr></table>")
 
 
 HTML_HEAD = """<!doctype html><html lang="en"><head><meta charset="utf-8">
@@ -146,6 +204,9 @@ thead th { background: #f3f3f3; }
 table.heat td { text-align: center; min-width: 1.8rem; }
 th.rot { height: 7rem; white-space: nowrap; vertical-align: bottom; }
 th.rot span { writing-mode: vertical-rl; transform: rotate(180deg); }
+td.sentence { min-width: 28rem; }
+dl.provenance { display: grid; grid-template-columns: max-content auto; gap: 0.1rem 1rem; font-size: 0.85rem; }
+dl.provenance dt { font-weight: 600; } dl.provenance dd { margin: 0; }
 </style></head><body>
 """
 

@@ -1,4 +1,8 @@
-"""Serve a miner database with Datasette: shipped metadata, facets, canned queries, read-only."""
+"""Serve a miner database with Datasette: shipped metadata, facets, canned queries, miner's plugin.
+
+The database is served live by default: Datasette's read-only connections see a refresh as it lands.
+``immutable=True`` serves a published snapshot (faster; restart to see changes).
+"""
 
 from __future__ import annotations
 
@@ -25,8 +29,9 @@ def metadata_for(store: Store) -> dict:
     return template
 
 
-SETTINGS = {"sql_time_limit_ms": 3000, "suggest_facets": False}
-"""Datasette settings: the facets are configured in the metadata; suggesting more scans every column."""
+SETTINGS = {"sql_time_limit_ms": 3000, "suggest_facets": False, "truncate_cells_html": 400}
+"""Datasette settings: the facets are configured in the metadata (suggesting more scans every column); long
+abstracts are cut in table pages (a record's own page shows all of it)."""
 
 
 def check_port(host: str, port: int) -> None:
@@ -37,14 +42,26 @@ def check_port(host: str, port: int) -> None:
             raise ServeError(f"cannot listen on {host}:{port}: {exc.strerror or exc} (is the port in use?)") from None
 
 
-def serve(path: Path, host: str = "127.0.0.1", port: int = 8001, immutable: bool = True) -> None:
+def datasette_for(path: Path, immutable: bool = False):  # noqa: ANN201 - datasette.app.Datasette
+    """A Datasette over the database, with the metadata, settings, templates and plugin miner ships."""
+    from datasette.app import Datasette
+    from datasette.plugins import pm
+
+    from miner import datasette_plugin
+
+    if not pm.is_registered(datasette_plugin):
+        pm.register(datasette_plugin, name="miner")
+    store = Store(path, write=False)
+    files = {"immutables": [str(path)]} if immutable else {"files": [str(path)]}
+    return Datasette(metadata=metadata_for(store), settings=SETTINGS,  # type: ignore[arg-type]
+                     template_dir=str(datasette_plugin.TEMPLATES),
+                     static_mounts=[(datasette_plugin.STATIC_MOUNT, str(datasette_plugin.STATIC))], **files)
+
+
+def serve(path: Path, host: str = "127.0.0.1", port: int = 8001, immutable: bool = False) -> None:
     """Run Datasette until interrupted."""
     import uvicorn
-    from datasette.app import Datasette
 
-    store = Store(path, write=False)
-    metadata = metadata_for(store)
+    datasette = datasette_for(path, immutable)
     check_port(host, port)
-    files = {"immutables": [str(path)]} if immutable else {"files": [str(path)]}
-    datasette = Datasette(metadata=metadata, settings=SETTINGS, **files)  # type: ignore[arg-type]
     uvicorn.run(datasette.app(), host=host, port=port, log_level="warning")

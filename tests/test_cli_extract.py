@@ -138,7 +138,8 @@ def test_export_jsonl_and_csv(dev_like: Path, tmp_path: Path) -> None:
     invoke("extract", "--db", str(db))
     out = tmp_path / "ev.jsonl"
     assert "export: 2 rows" in invoke("export", "--db", str(db), "--format", "jsonl", "--out", str(out)).output
-    first = json.loads(out.read_text().splitlines()[0])
+    provenance, first = (json.loads(line) for line in out.read_text().splitlines()[:2])
+    assert {"date", "database", "query", "last run", "extractor"} <= set(provenance["provenance"])
     assert {"pmid", "marker", "cancer", "use", "finding", "sentence", "confidence"} <= set(first)
     csv_out = tmp_path / "ev.csv"
     invoke("export", "--db", str(db), "--format", "csv", "--out", str(csv_out), "--use", "prognosis")

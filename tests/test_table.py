@@ -101,9 +101,9 @@ def test_export_filters_and_default_path(db: Path) -> None:
     text = (db.parent / "evidence.md").read_text()
     assert "BSP" in text and "ALP" not in text
     strong = invoke("export", "--db", str(db), "--format", "jsonl", "--out", "-", "--min-articles", "2")
-    assert sorted(json.loads(x)["pmid"] for x in strong.output.splitlines()) == ["201", "202", "203"]
+    assert sorted(json.loads(x)["pmid"] for x in strong.output.splitlines()[1:]) == ["201", "202", "203"]
     only_lung = invoke("export", "--db", str(db), "--format", "jsonl", "--out", "-", "--cancer", "lung")
-    assert [json.loads(x)["marker"] for x in only_lung.output.splitlines()] == ["ALP"]
+    assert [json.loads(x)["marker"] for x in only_lung.output.splitlines()[1:]] == ["ALP"]
 
 
 def test_compare_with_a_reference(db: Path, tmp_path: Path) -> None:
@@ -179,10 +179,11 @@ def get_json(url: str) -> object:
         return json.loads(reply.read())
 
 
-def test_datasette_serves_summary_canned_queries_search_and_metadata(db: Path) -> None:
+@pytest.mark.parametrize("mode", [[], ["--immutable"]])
+def test_datasette_serves_summary_canned_queries_search_and_metadata(db: Path, mode: list[str]) -> None:
     port = free_port()
     before = digest(db)
-    server = subprocess.Popen([sys.executable, "-m", "miner", "serve", "--db", str(db), "--port", str(port)],
+    server = subprocess.Popen([sys.executable, "-m", "miner", "serve", "--db", str(db), "--port", str(port), *mode],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}/ev"
     try:
@@ -201,6 +202,8 @@ def test_datasette_serves_summary_canned_queries_search_and_metadata(db: Path) -
             assert "rows" in get_json(f"{base}/{query}")
         found = get_json(f"{base}/articles.json?_search=sialoprotein&_shape=array")
         assert sorted(r["pmid"] for r in found) == ["201", "202", "203"]
+        databases = get_json(f"http://127.0.0.1:{port}/-/databases.json")
+        assert [d["is_mutable"] for d in databases] == [not mode]  # live unless --immutable
         metadata = get_json(f"http://127.0.0.1:{port}/-/metadata.json")
         assert metadata["title"].startswith("miner")
         tables = metadata["databases"]["ev"]["tables"]

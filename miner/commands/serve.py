@@ -17,10 +17,12 @@ def register_commands(cli: click.Group) -> None:
 @db_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (loopback by default).")
 @click.option("--port", type=click.IntRange(1, 65535), default=8001, show_default=True, help="Port to listen on.")
-@click.option("--mutable", is_flag=True, help="Open the database for writing instead of immutable (read-only).")
+@click.option("--immutable", is_flag=True,
+              help="Serve a published snapshot: faster, but a refresh shows only after a restart.")
 @handle_errors
-def serve(db_path: Path | None, host: str, port: int, mutable: bool) -> None:
-    """Browse and query the database with Datasette (metadata, facets and canned queries shipped)."""
+def serve(db_path: Path | None, host: str, port: int, immutable: bool) -> None:
+    """Browse and query the database with Datasette (metadata, facets, canned queries and review pages shipped);
+    read-only connections that see a refresh as it lands."""
     from miner.serve import ServeError, check_port
     from miner.serve import serve as run_server
 
@@ -31,6 +33,6 @@ def serve(db_path: Path | None, host: str, port: int, mutable: bool) -> None:
         raise BadUsage(str(exc)) from None
     click.echo(f"serving {settings.db} at http://{host}:{port}/ (Ctrl-C to stop)", err=True)
     try:
-        run_server(settings.db, host, port, immutable=not mutable)
+        run_server(settings.db, host, port, immutable=immutable)
     except ServeError as exc:
         raise Failed(str(exc)) from None

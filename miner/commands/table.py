@@ -8,11 +8,10 @@ from pathlib import Path
 
 import click
 
-from miner.cli import DATE_FORMS, BadUsage, Failed, db_option, handle_errors, output_path, settings_from
+from miner.cli import DATE_FORMS, BadUsage, Failed, db_option, handle_errors, lexicon_option, output_path, settings_from
 from miner.store import Store
 
 EXPORT_FORMATS = ("csv", "jsonl", "markdown", "html")
-USES = ("diagnosis", "prognosis", "risk_prediction", "monitoring")
 
 
 def register_commands(cli: click.Group) -> None:
@@ -29,8 +28,9 @@ def register_commands(cli: click.Group) -> None:
               help="Output file ('-' for stdout; default: evidence.<ext> beside the database).")
 @click.option("--min-articles", type=click.IntRange(1), default=1, show_default=True,
               help="Only (marker, cancer, use) rows supported by at least N articles.")
-@click.option("--cancer", help="Only this cancer (canonical name, e.g. prostate).")
-@click.option("--use", type=click.Choice(USES), help="Only this clinical use.")
+@click.option("--cancer", help="Only this cancer, by any name the lexicon knows (prostate, 'Prostate cancer', PCa).")
+@click.option("--use", help="Only this clinical use: diagnosis, prognosis, risk prediction or monitoring.")
+@lexicon_option
 @handle_errors
 def export(db_path: Path | None, fmt: str, out: Path | None, min_articles: int, cancer: str | None,
            use: str | None) -> None:
@@ -39,6 +39,7 @@ def export(db_path: Path | None, fmt: str, out: Path | None, min_articles: int, 
 
     settings = settings_from(db_path)
     store = Store(settings.db, write=False)
+    cancer, use = filter_names(store, cancer=cancer, use=use)
     target = output_path(out, exporter.default_output(settings.db, fmt))
     writer = exporter.WRITERS[fmt]
     if str(target) == "-":
@@ -50,6 +51,20 @@ def export(db_path: Path | None, fmt: str, out: Path | None, min_articles: int, 
     except OSError as exc:
         raise Failed(f"cannot write {target}: {exc.strerror or exc}") from None
     click.echo(f"export: {count} rows → {target}")
+
+
+def filter_names(store: Store, **values: str | None) -> list[str | None]:
+    """Filter options resolved to canonical names; a name that matches nothing is a usage error."""
+    from miner.names import UnknownName, resolve_filter
+    from miner.nlp.lexicon import load_lexicon
+
+    resolved = []
+    for option, value in values.items():
+        try:
+            resolved.append(resolve_filter(store, f"{option}s", value, load_lexicon()))
+        except UnknownName as exc:
+            raise click.BadParameter(str(exc), param_hint=f"--{option}") from None
+    return resolved
 
 
 @click.command()

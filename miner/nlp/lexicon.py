@@ -1,7 +1,8 @@
-"""The lexicons shipped in corpora/: markers, cancers, samples, relation cues, as plain tables.
+"""The lexicons shipped in corpora/ (markers, cancers, samples, relation cues) as plain tables, with a
+user's own rows added from a lexicon folder (`--lexicon DIR` / $MINER_LEXICON).
 
-Loaded once per process. ``lexicon_hash()`` fingerprints every file, so a lexicon edit triggers
-re-extraction of stored articles.
+Loaded once per process and folder. ``lexicon_hash()`` fingerprints every file, the user's included, so
+a lexicon edit triggers re-extraction of stored articles.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ import tomllib
 import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 
-from miner.config import corpus_path
+from miner.config import ConfigurationError, corpus_path, user_lexicon_dir
 
 FILES = ("markers.csv", "cancers.csv", "samples.csv", "cues.toml", "not_markers.txt")
 GREEK = {"α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "κ": "kappa", "µ": "mu", "μ": "mu"}
@@ -145,39 +147,102 @@ def _split(value: str) -> tuple[str, ...]:
     return tuple(v.strip() for v in value.split("|") if v.strip())
 
 
-@lru_cache(maxsize=1)
+class LexiconError(ConfigurationError):
+    """A user lexicon that cannot be read: no such folder, a missing column, bad TOML, a bad pattern."""
+
+
+def lexicon_files(name: str, user: Path | None) -> list[Path]:
+    """The shipped file of that name, then the user's (when the user's folder has one)."""
+    paths = [corpus_path(name)]
+    if user is not None and (user / name).is_file():
+        paths.append(user / name)
+    return paths
+
+
+def check_user_dir(user: Path) -> None:
+    if not user.is_dir():
+        raise LexiconError(f"no lexicon folder at {user}")
+    if not any((user / name).is_file() for name in FILES):
+        raise LexiconError(f"the lexicon folder {user} holds none of {', '.join(FILES)}")
+
+
+def _csv_rows(path: Path, key: str) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as fh:
+        reader = csv.DictReader(fh)
+        if key not in (reader.fieldnames or []):
+            raise LexiconError(f"{path}: the first line must name the columns, with '{key}' among them")
+        return [{k: (v or "").strip() for k, v in row.items() if k} for row in reader if (row.get(key) or "").strip()]
+
+
+def _marker(row: dict[str, str]) -> Marker:
+    name = row["marker"]
+    synonyms = _split(row.get("synonyms", ""))
+    return Marker(name, row.get("full_name") or name, row.get("category") or "other_protein",
+                  synonyms if name in synonyms else (name, *synonyms), frozenset(_split(row.get("ambiguous", ""))))
+
+
+def _cues(path: Path) -> dict[str, dict[str, list[str]]]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise LexiconError(f"{path}: {exc}") from None
+
+
+def _compile(pattern: str, path: Path) -> re.Pattern[str]:
+    try:
+        return re.compile(pattern, re.IGNORECASE)
+    except re.error as exc:
+        raise LexiconError(f"{path}: bad pattern {pattern!r}: {exc}") from None
+
+
 def load_lexicon() -> Lexicon:
-    with corpus_path("markers.csv").open(encoding="utf-8", newline="") as fh:
-        markers = {
-            row["marker"]: Marker(row["marker"], row["full_name"], row["category"],
-                                  _split(row["synonyms"]), frozenset(_split(row["ambiguous"])))
-            for row in csv.DictReader(fh)
-        }
-    with corpus_path("cancers.csv").open(encoding="utf-8", newline="") as fh:
-        cancers = {
-            row["cancer"]: Cancer(row["cancer"], _split(row["synonyms"]), _split(row["organ_words"]),
-                                  frozenset(_split(row["ambiguous"])))
-            for row in csv.DictReader(fh)
-        }
-    with corpus_path("samples.csv").open(encoding="utf-8", newline="") as fh:
-        samples = {row["sample"]: _split(row["synonyms"]) for row in csv.DictReader(fh)}
-    with corpus_path("cues.toml").open("rb") as fh:
-        raw = tomllib.load(fh)
-    cues = {
-        group: {name: [re.compile(p, re.IGNORECASE) for p in patterns] for name, patterns in table.items()}
-        for group, table in raw.items()
-    }
-    lines = corpus_path("not_markers.txt").read_text(encoding="utf-8").splitlines()
-    not_markers = frozenset(ln.strip() for ln in lines if ln.strip() and not ln.startswith("#"))
-    return Lexicon(markers, cancers, samples, cues, not_markers)
+    """The shipped lexicons, with the rows of the user's lexicon folder ($MINER_LEXICON) added: a user's
+    row with a shipped name replaces it; cue patterns and not-markers are added to the shipped ones."""
+    return _load(user_lexicon_dir())
 
 
-@lru_cache(maxsize=1)
+@lru_cache(maxsize=4)
+def _load(user: Path | None) -> Lexicon:
+    if user is not None:
+        check_user_dir(user)
+    markers: dict[str, Marker] = {}
+    cancers: dict[str, Cancer] = {}
+    samples: dict[str, tuple[str, ...]] = {}
+    cues: dict[str, dict[str, list[re.Pattern[str]]]] = {}
+    not_markers: set[str] = set()
+    for path in lexicon_files("markers.csv", user):
+        markers.update((row["marker"], _marker(row)) for row in _csv_rows(path, "marker"))
+    for path in lexicon_files("cancers.csv", user):
+        cancers.update((row["cancer"], Cancer(row["cancer"], _split(row.get("synonyms", "")),
+                                              _split(row.get("organ_words", "")),
+                                              frozenset(_split(row.get("ambiguous", "")))))
+                       for row in _csv_rows(path, "cancer"))
+    for path in lexicon_files("samples.csv", user):
+        samples.update((row["sample"], _split(row.get("synonyms", "")) or (row["sample"],))
+                       for row in _csv_rows(path, "sample"))
+    for path in lexicon_files("cues.toml", user):
+        for group, table in _cues(path).items():
+            for name, patterns in table.items():
+                cues.setdefault(group, {}).setdefault(name, []).extend(_compile(p, path) for p in patterns)
+    for path in lexicon_files("not_markers.txt", user):
+        lines = path.read_text(encoding="utf-8").splitlines()
+        not_markers.update(ln.strip() for ln in lines if ln.strip() and not ln.startswith("#"))
+    return Lexicon(markers, cancers, samples, cues, frozenset(not_markers))
+
+
 def lexicon_hash() -> str:
+    """A fingerprint of every lexicon file, the user's included."""
+    return _hash(user_lexicon_dir())
+
+
+@lru_cache(maxsize=4)
+def _hash(user: Path | None) -> str:
     digest = hashlib.sha256()
     for name in FILES:
-        digest.update(name.encode())
-        digest.update(corpus_path(name).read_bytes())
+        for path in lexicon_files(name, user):
+            digest.update(name.encode())
+            digest.update(path.read_bytes())
     return digest.hexdigest()[:12]
 
 

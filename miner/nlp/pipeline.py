@@ -57,13 +57,14 @@ class ExtractorConfig:
 
     def pipeline(self) -> Language:
         """This process's pipeline for this configuration (worker processes build theirs once)."""
-        if self not in _SHARED:
-            _SHARED[self] = build_pipeline(self.ner_model, self.scorer, self.min_confidence)
-        return _SHARED[self]
+        key = (self, lexicon_hash())  # a user lexicon ($MINER_LEXICON) makes another pipeline
+        if key not in _SHARED:
+            _SHARED[key] = build_pipeline(self.ner_model, self.scorer, self.min_confidence)
+        return _SHARED[key]
 
 
 DEFAULT_EXTRACTOR = ExtractorConfig()
-_SHARED: dict[ExtractorConfig, Language] = {}
+_SHARED: dict[tuple[ExtractorConfig, str], Language] = {}
 
 
 SENTENCE_END = re.compile(r"[.!?][)\]\"']?\s+(?=[A-Z0-9(\[])|\n+\s*")

@@ -146,6 +146,14 @@ class EvidenceTable(Table):
     def count(self) -> int:
         return self.db["evidence"].count
 
+    def counts_by(self, column: str) -> dict[str, tuple[int, int]]:
+        """(articles, evidence rows) for each marker, cancer or use, over active articles."""
+        if column not in ("marker", "cancer", "use"):
+            raise ValueError(f"no evidence counts by {column!r}")
+        return {name: (articles, count) for name, articles, count in self.db.execute(
+            f"select e.{column}, count(distinct e.pmid), count(*) from evidence e"
+            f" join articles a on a.pmid = e.pmid and a.status = 'active' group by e.{column}")}
+
 
 class LexiconTables(Table):
     """`markers` (the lexicon's, and candidates found in the text) and `cancers`."""

@@ -129,3 +129,9 @@ class RunsTable(Table):
             "order by id desc limit 1").fetchone()
         return row[0] if row else None
 
+    def last_extractor(self) -> str | None:
+        """The extractor fingerprint of the last successful run that extracted."""
+        row = self.db.execute(
+            "select extractor_version from runs where status = 'done' and extractor_version is not null "
+            "order by id desc limit 1").fetchone()
+        return row[0] if row else None
