@@ -1,7 +1,7 @@
 """The `miner_entities` spaCy component: MARKER, CANCER and SAMPLE mentions, normalised.
 
 Sources, in order of trust: the lexicon (corpora/markers.csv, cancers.csv, samples.csv), short
-forms defined in the abstract (scispacy's AbbreviationDetector), patterns for families no list can
+forms defined in the abstract (the `miner_abbreviations` component), patterns for families no list can
 hold (microRNAs, lncRNAs, gene variants in blood, blood counts and their ratios, sample prefixes glued
 to an acronym such as "sCTX", coordinated cancers such as "breast- and prostate cancer", gene symbols
 in biomarker position), and a statistical NER model's entities when one is configured. Markers that the
@@ -140,7 +140,7 @@ class EntityFinder:
 
     @staticmethod
     def _serialisable_abbreviations(doc: Doc) -> None:
-        """scispacy keeps abbreviations as Spans (in ``doc._.abbreviations`` and each short form's
+        """The abbreviation finder keeps abbreviations as Spans (in ``doc._.abbreviations`` and each short form's
         ``long_form``), which cannot cross process boundaries (nlp.pipe with n_process): keep plain
         records instead."""
         doc._.abbreviations = [{"short": a.text, "long": a._.long_form.text, "start": a.start_char}
