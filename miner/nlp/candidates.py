@@ -130,12 +130,12 @@ def _resolve_groups(sentences: list[Sentence], measured: dict[str, MarkerMention
     categories = [name for group, name in lexicon.combined if group == "groups"]
     for sentence in sentences:
         for name in categories:
-            match = lexicon.combined[("groups", name)].search(sentence.text)
-            if match is None:
+            phrase = lexicon.first_cue("groups", name, sentence.text)
+            if phrase is None:
                 continue
             for marker, mention in measured.items():
                 if _group_covers(name, mention) and marker not in sentence.groups:
-                    sentence.groups[marker] = match.group(0)
+                    sentence.groups[marker] = phrase
         if sentence.groups:
             cut = EXCEPT.search(sentence.text)
             if cut:

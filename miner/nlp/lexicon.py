@@ -11,6 +11,7 @@ import hashlib
 import re
 import tomllib
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -55,11 +56,15 @@ class Lexicon:
     marker_keys: dict[str, str] = field(default_factory=dict)
     cancer_keys: dict[str, str] = field(default_factory=dict)
     combined: dict[tuple[str, str], re.Pattern[str]] = field(default_factory=dict)
+    folded: dict[tuple[str, str], re.Pattern[str] | None] = field(default_factory=dict)
+    """Each combined pattern for lowercased text, matched case-sensitively (see ``fold_pattern``)."""
 
     def __post_init__(self) -> None:
         for group, table in self.cues.items():
             for name, patterns in table.items():
                 self.combined[(group, name)] = combine([p.pattern for p in patterns])
+                folded = fold_pattern(self.combined[(group, name)].pattern)
+                self.folded[(group, name)] = re.compile(folded) if folded is not None else None
         for marker in self.markers.values():
             for synonym in marker.synonyms:
                 self.marker_keys.setdefault(fold(synonym), marker.name)
@@ -76,18 +81,47 @@ class Lexicon:
 
     def has(self, group: str, name: str, text: str) -> bool:
         """Whether a text holds any cue of one kind (one search of all the patterns at once)."""
-        return _found(self.combined[(group, name)], text)
+        return _found(self.combined[(group, name)], self.folded[(group, name)], text)
 
     def cue(self, group: str, name: str, text: str) -> list[str]:
         """The cue words of one kind found in a text (one pass of the combined pattern)."""
-        return list(_cue_list(self.combined[(group, name)], text))
+        return list(_cue_list(self.combined[(group, name)], self.folded[(group, name)], text))
+
+    def first_cue(self, group: str, name: str, text: str) -> str | None:
+        """The first cue of one kind in a text, as written there."""
+        match = _search(self.combined[(group, name)], self.folded[(group, name)], text)
+        return text[match.start() : match.end()] if match else None
+
+    def cue_starts(self, group: str, name: str, text: str) -> list[int]:
+        """Where each cue of one kind starts in a text."""
+        return [m.start() for m in _finditer(self.combined[(group, name)], self.folded[(group, name)], text)]
 
 
 @lru_cache(maxsize=4096)
-def _found(pattern: re.Pattern[str], text: str) -> bool:
+def _found(pattern: re.Pattern[str], folded: re.Pattern[str] | None, text: str) -> bool:
     """Cached within a document (see ``forget_cues``): the rules, the candidates and the features read
     the same sentences for the same cues."""
-    return pattern.search(text) is not None
+    return _search(pattern, folded, text) is not None
+
+
+def _search(pattern: re.Pattern[str], folded: re.Pattern[str] | None, text: str) -> re.Match[str] | None:
+    """``pattern.search(text)``, through the folded pattern when the text allows it (the match's offsets
+    are the same; its groups are lowercased)."""
+    if folded is not None and _foldable(text):
+        return folded.search(text.lower())
+    return pattern.search(text)
+
+
+def _finditer(pattern: re.Pattern[str], folded: re.Pattern[str] | None, text: str) -> Iterator[re.Match[str]]:
+    if folded is not None and _foldable(text):
+        return folded.finditer(text.lower())
+    return pattern.finditer(text)
+
+
+def _foldable(text: str) -> bool:
+    """Whether case matters only in the text's ASCII letters: every other character is caseless ('≤', '–';
+    not 'µ', whose upper case is Greek, nor 'ſ' or 'K', which case-insensitive matching takes for s and k)."""
+    return text.isascii() or all(c.lower() == c == c.upper() for c in set(text) if not c.isascii())
 
 
 def forget_cues() -> None:
@@ -97,28 +131,53 @@ def forget_cues() -> None:
 
 
 @lru_cache(maxsize=4096)
-def _cue_list(pattern: re.Pattern[str], text: str) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(_cue_words(m) for m in pattern.finditer(text)))
+def _cue_list(pattern: re.Pattern[str], folded: re.Pattern[str] | None, text: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(_cue_words(m, text) for m in _finditer(pattern, folded, text)))
 
 
-def _cue_words(match: re.Match[str]) -> str:
-    """What a cue matched; for a long match (a pattern that looks ahead over the sentence), its last group."""
-    if len(match.group(0)) <= 60 or not match.lastindex:
-        return match.group(0)
-    return match.group(match.lastindex)
+def _cue_words(match: re.Match[str], text: str) -> str:
+    """What a cue matched, as written in the text; for a long match (a pattern that looks ahead over the
+    sentence), its last group."""
+    start, end = match.span()
+    if end - start <= 60 or not match.lastindex:
+        return text[start:end]
+    start, end = match.span(match.lastindex)
+    return text[start:end]
+
+
+LOOKBEHINDS_AT_WORD = re.compile(r"((?:\(\?<[!=](?:[^()\\]|\\.)*\))+)\\b")
+"""Lookbehinds then a word boundary: all zero-width at one place, so the boundary can come first."""
 
 
 def combine(patterns: list[str]) -> re.Pattern[str]:
     """One regex for a list of patterns. Those that start at a word boundary share one leading ``\\b``,
-    so that the search gives up at once inside words instead of trying every pattern at every letter."""
+    so that the search gives up at once inside words instead of trying every pattern at every letter.
+    The others follow in their order; the first of them, when they start with lookbehinds and a word
+    boundary, join the shared ``\\b`` at its end (the same alternatives in the same order)."""
     at_word, others = [], []
     for pattern in patterns:
         if pattern.startswith("\\b") and not _top_level_alternation(pattern):
             at_word.append(pattern[2:])
         else:
             others.append(pattern)
+    while others and not _top_level_alternation(others[0]) and (lead := LOOKBEHINDS_AT_WORD.match(others[0])):
+        at_word.append(lead.group(1) + others.pop(0)[lead.end() :])
     parts = ([f"\\b(?:{'|'.join(f'(?:{p})' for p in at_word)})"] if at_word else []) + [f"(?:{p})" for p in others]
     return re.compile("|".join(parts), re.IGNORECASE)
+
+
+FOLD_UNSAFE = re.compile(r"\\[xuUNp]|\(\?P|\(\?[a-zA-Z]|\[[^\]]*[A-Z]-|\[[^\]]*-[A-Z]")
+"""What lowercasing a pattern could change the meaning of: escapes by code, named groups, inline flags,
+and character ranges with an upper-case end."""
+
+
+def fold_pattern(pattern: str) -> str | None:
+    """A case-insensitive pattern rewritten for lowercased text: its letters lowercased, escapes (\\B, \\S,
+    \\W, \\D) kept. On text that ``_foldable`` accepts, it matches where the original matches, case-sensitively
+    and faster. None when lowercasing could change what the pattern means."""
+    if FOLD_UNSAFE.search(pattern) or not _foldable(pattern):
+        return None
+    return re.sub(r"\\.|[A-Z]+", lambda m: m.group(0) if m.group(0)[0] == "\\" else m.group(0).lower(), pattern)
 
 
 def _top_level_alternation(pattern: str) -> bool:
