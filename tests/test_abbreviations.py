@@ -11,7 +11,8 @@ from scispacy.custom_tokenizer import combined_rule_tokenizer
 from spacy.language import Language
 from spacy.matcher import Matcher
 
-from miner.nlp.abbreviations import AbbreviationFinder, bracketed, token_texts
+from miner.nlp.abbreviations import AbbreviationFinder, bracketed
+from miner.nlp.entities import token_texts
 
 from .conftest import shared_file
 

@@ -10,11 +10,10 @@ of a defined short form, a Span whose ``._.long_form`` is the Span of its defini
 from __future__ import annotations
 
 from scispacy.abbreviation import filter_matches, find_abbreviation
-from spacy.attrs import IDX, LENGTH
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
-from miner.nlp.entities import doc_text
+from miner.nlp.entities import token_texts
 
 MAX_INSIDE = 8
 """scispacy's limit: brackets holding more tokens are not a definition."""
@@ -55,12 +54,6 @@ class AbbreviationFinder:
                 abbreviations.append(occurrence)
         doc._.abbreviations = abbreviations
         return doc
-
-
-def token_texts(doc: Doc) -> list[str]:
-    """Each token's text, sliced from the document's text (no Token objects are made)."""
-    text = doc_text(doc)
-    return [text[start : start + length] for start, length in doc.to_array([IDX, LENGTH]).tolist()]
 
 
 def bracketed(texts: list[str]) -> list[tuple[int, int, int]]:

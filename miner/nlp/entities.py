@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from spacy.attrs import IDX, LENGTH
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc, Span
@@ -56,6 +57,12 @@ CANDIDATE_POSITION = re.compile(
 def doc_text(doc: Doc) -> str:
     """The document's text, kept by `analyse` so that components need not rebuild it from tokens."""
     return doc.user_data.get("text") or doc.text
+
+
+def token_texts(doc: Doc) -> list[str]:
+    """Each token's text, sliced from the document's text (no Token objects are made)."""
+    text = doc_text(doc)
+    return [text[start : start + length] for start, length in doc.to_array([IDX, LENGTH]).tolist()]
 
 
 def _short(synonym: str) -> bool:
@@ -184,10 +191,12 @@ class EntityFinder:
         """'sCTX', 'uNTX', 's-CTX': a serum/urine prefix glued to a marker's acronym (case-sensitive).
         The prefix says the name is a measured marker, so an ambiguous acronym needs no more support."""
         taken = {i for s in found for i in range(s.start, s.end)}
-        for token in doc:
-            name = token.text[2:] if token.text[1:2] == "-" else token.text[1:]
-            if token.text[:1] in "su" and token.i not in taken and name in self.acronyms:
-                yield self._span(doc, token.i, token.i + 1, "MARKER", self.acronyms[name], "pattern")
+        for i, word in enumerate(token_texts(doc)):
+            if word[:1] not in "su" or i in taken:
+                continue
+            name = word[2:] if word[1:2] == "-" else word[1:]
+            if name in self.acronyms:
+                yield self._span(doc, i, i + 1, "MARKER", self.acronyms[name], "pattern")
 
     def _lncrnas(self, doc: Doc, text: str) -> Iterable[Span]:
         """'lncRNA HOTAIR', 'long non-coding RNA X', and the lncRNA families named without the prefix."""

@@ -107,15 +107,26 @@ def _found(pattern: re.Pattern[str], folded: re.Pattern[str] | None, text: str) 
 def _search(pattern: re.Pattern[str], folded: re.Pattern[str] | None, text: str) -> re.Match[str] | None:
     """``pattern.search(text)``, through the folded pattern when the text allows it (the match's offsets
     are the same; its groups are lowercased)."""
-    if folded is not None and _foldable(text):
-        return folded.search(text.lower())
-    return pattern.search(text)
+    chosen, target = _choose(pattern, folded, text)
+    return chosen.search(target)
 
 
 def _finditer(pattern: re.Pattern[str], folded: re.Pattern[str] | None, text: str) -> Iterator[re.Match[str]]:
-    if folded is not None and _foldable(text):
-        return folded.finditer(text.lower())
-    return pattern.finditer(text)
+    chosen, target = _choose(pattern, folded, text)
+    return chosen.finditer(target)
+
+
+def _choose(pattern: re.Pattern[str], folded: re.Pattern[str] | None, text: str) -> tuple[re.Pattern[str], str]:
+    """The folded pattern and the lowercased text when both exist, else the pattern and the text."""
+    if folded is not None and (lowered := _lowered(text)) is not None:
+        return folded, lowered
+    return pattern, text
+
+
+@lru_cache(maxsize=1024)
+def _lowered(text: str) -> str | None:
+    """The text lowercased for the folded patterns, or None when it has letters they cannot read."""
+    return text.lower() if _foldable(text) else None
 
 
 def _foldable(text: str) -> bool:
@@ -128,6 +139,7 @@ def forget_cues() -> None:
     """Empty the cue caches: called for each new document, so that a cache never outlives one."""
     _found.cache_clear()
     _cue_list.cache_clear()
+    _lowered.cache_clear()
 
 
 @lru_cache(maxsize=4096)
