@@ -68,6 +68,9 @@ _SHARED: dict[ExtractorConfig, Language] = {}
 
 SENTENCE_END = re.compile(r"[.!?][)\]\"']?\s+(?=[A-Z0-9(\[])|\n+\s*")
 NOT_AN_END = re.compile(r"(\b(vs|v|e\.g|i\.e|et al|Fig|Figs|approx|ca|no|No|cf|resp|Dr|St|incl|vol|Ref)|\b[A-Z])$")
+NOT_AN_END_REACH = 8
+"""NOT_AN_END matches at most 6 characters ('approx'): searched from this far before a full stop, not
+from the start of the text (a word boundary still sees the character before)."""
 
 
 @Language.component("miner_sentences")
@@ -81,7 +84,8 @@ def split_sentences(doc: Doc) -> Doc:
     text = doc_text(doc)
     found = False
     for m in SENTENCE_END.finditer(text):
-        if m.end() >= len(text) or (text[m.start()] == "." and NOT_AN_END.search(text, 0, m.start())):
+        if m.end() >= len(text) or (text[m.start()] == "." and NOT_AN_END.search(
+                text, max(0, m.start() - NOT_AN_END_REACH), m.start())):
             continue
         span = doc.char_span(m.end(), m.end() + 1, alignment_mode="expand")
         if span is not None and span.start > 0:
