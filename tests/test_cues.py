@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from miner.nlp.lexicon import _finditer, combine, fold_pattern, load_lexicon
+from miner.nlp.lexicon import _finditer, _first_letters, combine, fold_pattern, load_lexicon
 
 TEXTS = [
     "Serum NTX predicted Skeletal-Related Events (SREs) and OS; AUC 0.82 (95% CI), after the diagnosis of bone "
@@ -36,8 +36,23 @@ def test_patterns_whose_meaning_case_could_change_are_not_folded() -> None:
 def test_combined_lookbehinds_keep_the_order_of_the_alternatives() -> None:
     patterns = [r"\bsurvival free", r"(?<!free )\bsurvival\b", "receiver", r"\bdeath"]
     combined = combine(patterns)
-    assert combined.pattern.startswith(r"\b(?:(?:survival free)|(?:death)|(?:(?<!free )survival\b))")
+    assert combined.pattern.startswith(r"\b(?=[ds])(?:(?:survival free)|(?:death)|(?:(?<!free )survival\b))")
     unmoved = re.compile(r"\b(?:(?:survival free)|(?:death))|(?:(?<!free )\bsurvival\b)|(?:receiver)", re.IGNORECASE)
     text = "Survival free of death; free survival; receiver survival, Survival."
     assert spans(combined.finditer(text)) == spans(unmoved.finditer(text))
     assert len(spans(combined.finditer(text))) == 5
+
+
+def test_first_letters_of_the_shared_alternatives() -> None:
+    assert _first_letters(r"(?:(?:OS\b)|(?:(clinical )?outcomes?)|(?:[+-]BM))") == r"\+\-co"
+    assert _first_letters(r"(?:(?:\w+ marker)|(?:death))") is None
+    assert _first_letters(r"(?:(?:(a )?)|(?:death))") is None
+
+
+def test_the_first_letter_lookahead_changes_no_match() -> None:
+    lexicon = load_lexicon()
+    for key, pattern in lexicon.combined.items():
+        assert pattern.pattern.startswith(r"\b(?=["), key
+        plain = re.compile(re.sub(r"^\\b\(\?=\[[^\]]*\]\)", r"\\b", pattern.pattern), re.IGNORECASE)
+        for text in TEXTS:
+            assert spans(pattern.finditer(text)) == spans(plain.finditer(text)), key

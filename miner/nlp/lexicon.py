@@ -174,8 +174,55 @@ def combine(patterns: list[str]) -> re.Pattern[str]:
             others.append(pattern)
     while others and not _top_level_alternation(others[0]) and (lead := LOOKBEHINDS_AT_WORD.match(others[0])):
         at_word.append(lead.group(1) + others.pop(0)[lead.end() :])
-    parts = ([f"\\b(?:{'|'.join(f'(?:{p})' for p in at_word)})"] if at_word else []) + [f"(?:{p})" for p in others]
+    parts = [f"(?:{p})" for p in others]
+    if at_word:
+        shared = f"(?:{'|'.join(f'(?:{p})' for p in at_word)})"
+        firsts = _first_letters(shared)
+        parts.insert(0, f"\\b(?=[{firsts}]){shared}" if firsts else f"\\b{shared}")
     return re.compile("|".join(parts), re.IGNORECASE)
+
+
+def _first_letters(pattern: str) -> str | None:
+    """The characters a match of a case-insensitive pattern can start with (lowercased, escaped for a
+    character class), or None when the pattern could start with anything or match nothing. A lookahead
+    for them lets the search skip word boundaries where no alternative can start."""
+    try:
+        found = _firsts(re._parser.parse(pattern, re.IGNORECASE).data)  # type: ignore[attr-defined]
+    except (re.error, AttributeError):
+        return None
+    if not found or any(len(c.lower()) != 1 for c in found):
+        return None
+    return "".join(sorted({re.escape(c.lower()) for c in found}))
+
+
+def _firsts(items: list) -> set[str] | None:  # items of a parsed pattern: (opcode, argument) pairs
+    constants = re._constants  # type: ignore[attr-defined]
+    chars: set[str] = set()
+    for op, arg in items:
+        if op is constants.LITERAL:
+            return chars | {chr(arg)}
+        if op is constants.IN:
+            if any(kind is not constants.LITERAL for kind, _ in arg):
+                return None
+            return chars | {chr(code) for _, code in arg}
+        if op is constants.BRANCH:
+            branches = [_firsts(list(branch)) for branch in arg[1]]
+            return None if any(b is None for b in branches) else chars.union(*branches)  # type: ignore[arg-type]
+        if op is constants.SUBPATTERN:
+            inner = _firsts(list(arg[3]))
+            return None if inner is None else chars | inner
+        if op in (constants.MAX_REPEAT, constants.MIN_REPEAT):
+            inner = _firsts(list(arg[2]))
+            if inner is None:
+                return None
+            chars |= inner
+            if arg[0] > 0:
+                return chars
+            continue  # optional: what follows can come first too
+        if op in (constants.AT, constants.ASSERT, constants.ASSERT_NOT):
+            continue  # zero-width
+        return None
+    return None  # the pattern can match the empty string
 
 
 FOLD_UNSAFE = re.compile(r"\\[xuUNp]|\(\?P|\(\?[a-zA-Z]|\[[^\]]*[A-Z]-|\[[^\]]*-[A-Z]")
