@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from miner.nlp.lexicon import _finditer, _first_letters, combine, fold_pattern, load_lexicon
+from miner.nlp.lexicon import CaselessPattern, _first_letters, combine, fold_pattern, load_lexicon
 
 TEXTS = [
     "Serum NTX predicted Skeletal-Related Events (SREs) and OS; AUC 0.82 (95% CI), after the diagnosis of bone "
@@ -20,23 +20,24 @@ def spans(matches: object) -> list[tuple[tuple[int, int], int | None]]:
 
 def test_folded_patterns_match_where_the_originals_match() -> None:
     lexicon = load_lexicon()
-    assert all(lexicon.folded[key] is not None for key in lexicon.combined)
+    assert all(pattern.folded is not None for pattern in lexicon.combined.values())
     for key, pattern in lexicon.combined.items():
         for text in TEXTS:
-            assert spans(_finditer(pattern, lexicon.folded[key], text)) == spans(pattern.finditer(text)), key
+            assert spans(pattern.finditer(text)) == spans(pattern.regex.finditer(text)), key
     assert lexicon.cue("use", "prognosis", TEXTS[0]) == ["OS"]  # as written, not lowercased
 
 
 def test_patterns_whose_meaning_case_could_change_are_not_folded() -> None:
-    assert fold_pattern(r"\bOS\b|\S+ [A-Z]") is None
+    assert fold_pattern(r"\bOS\b|\S+ [0-Z]") is None
+    assert fold_pattern(r"[A-Za-z]+ OS") == "[a-za-z]+ os"
     assert fold_pattern(r"(?P<Name>x)") is None
     assert fold_pattern(r"\bOS\B\S") == r"\bos\B\S"
 
 
 def test_combined_lookbehinds_keep_the_order_of_the_alternatives() -> None:
     patterns = [r"\bsurvival free", r"(?<!free )\bsurvival\b", "receiver", r"\bdeath"]
-    combined = combine(patterns)
-    assert combined.pattern.startswith(r"\b(?=[ds])(?:(?:survival free)|(?:death)|(?:(?<!free )survival\b))")
+    combined = CaselessPattern(combine(patterns))
+    assert combined.regex.pattern.startswith(r"\b(?=[ds])(?:(?:survival free)|(?:death)|(?:(?<!free )survival\b))")
     unmoved = re.compile(r"\b(?:(?:survival free)|(?:death))|(?:(?<!free )\bsurvival\b)|(?:receiver)", re.IGNORECASE)
     text = "Survival free of death; free survival; receiver survival, Survival."
     assert spans(combined.finditer(text)) == spans(unmoved.finditer(text))
@@ -52,7 +53,7 @@ def test_first_letters_of_the_shared_alternatives() -> None:
 def test_the_first_letter_lookahead_changes_no_match() -> None:
     lexicon = load_lexicon()
     for key, pattern in lexicon.combined.items():
-        assert pattern.pattern.startswith(r"\b(?=["), key
-        plain = re.compile(re.sub(r"^\\b\(\?=\[[^\]]*\]\)", r"\\b", pattern.pattern), re.IGNORECASE)
+        assert pattern.regex.pattern.startswith(r"\b(?=["), key
+        plain = re.compile(re.sub(r"^\\b\(\?=\[[^\]]*\]\)", r"\\b", pattern.regex.pattern), re.IGNORECASE)
         for text in TEXTS:
-            assert spans(pattern.finditer(text)) == spans(plain.finditer(text)), key
+            assert spans(pattern.regex.finditer(text)) == spans(plain.finditer(text)), key

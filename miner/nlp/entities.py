@@ -21,7 +21,7 @@ from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
-from miner.nlp.lexicon import Lexicon, load_lexicon
+from miner.nlp.lexicon import CaselessPattern, Lexicon, load_lexicon
 
 for _name in ("source", "candidate", "category", "reason"):
     if not Span.has_extension(_name):
@@ -36,22 +36,19 @@ LNCRNA = re.compile(
 ALTERATION = re.compile(
     r"\b([A-Z][A-Z0-9]{1,6})(?:-V(\d+)\b|\s+(?:gene\s+)?(mutation|amplification|copy[- ]number|methylation)"
     r"(?:s|\s+(?:gains?|alterations?))?\b)")
-BLOOD_CONTEXT = re.compile(r"\b(?:ctDNA|cfDNA|cell-free|plasma|serum|blood|circulating|liquid biops|CTCs?)",
-                           re.IGNORECASE)
+BLOOD_CONTEXT = CaselessPattern(r"\b(?:ctDNA|cfDNA|cell-free|plasma|serum|blood|circulating|liquid biops|CTCs?)")
 CELLS = r"(neutrophil|lymphocyte|monocyte|platelet|eosinophil|basophil|leu[ck]ocyte|reticulocyte)"
-CELL_COUNT = re.compile(rf"\b(?:absolute\s+)?{CELLS}s?\s+counts?\b", re.IGNORECASE)
-CELL_RATIO = re.compile(
-    rf"\b{CELLS}[\s-]*(?:to[\s-]+|/|-)\s*{CELLS}\s*(?:\([A-Za-z/]{{1,5}}\)\s*)?ratios?\b", re.IGNORECASE)
+CELL_COUNT = CaselessPattern(rf"\b(?:absolute\s+)?{CELLS}s?\s+counts?\b")
+CELL_RATIO = CaselessPattern(rf"\b{CELLS}[\s-]*(?:to[\s-]+|/|-)\s*{CELLS}\s*(?:\([A-Za-z/]{{1,5}}\)\s*)?ratios?\b")
 LIST_SEPARATOR = re.compile(r"\s*(?:,|;|,?\s+and|,?\s+or)\s*")
 CANCER_HEADS = r"(?:cancers?|carcinomas?|adenocarcinomas?|tumou?rs?|malignanc(?:y|ies)|neoplasms?)"
 SYMBOL = re.compile(r"^(?=.*[A-Z].*[A-Z0-9])[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*$")
 MEASURE_WORDS = {"serum", "plasma", "urine", "urinary", "blood", "levels", "level", "circulating", "marker",
                  "markers", "biomarker", "biomarkers", "concentration", "concentrations", "measured", "including",
                  "such", "namely", "with", "and", "turnover", "resorption", "formation"}
-CANDIDATE_POSITION = re.compile(
+CANDIDATE_POSITION = CaselessPattern(
     r"\b(serum|plasma|circulating|urinary|urine|blood|soluble)\s+([A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*)\b"
-    r"|\b([A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*)\s+(?=(levels?|concentrations?|expression|values?)\b)",
-    re.IGNORECASE)
+    r"|\b([A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*)\s+(?=(levels?|concentrations?|expression|values?)\b)")
 
 
 def doc_text(doc: Doc) -> str:
@@ -110,9 +107,8 @@ class EntityFinder:
         organs = {w: c.name for c in lexicon.cancers.values() for w in c.organ_words}
         self.organs = organs
         words = "|".join(sorted(map(re.escape, organs), key=len, reverse=True))
-        self.coordinated = re.compile(
-            rf"\b((?:(?:{words})(?:-|\s)?(?:,\s*|\s+and\s+|\s+or\s+|\s*/\s*)(?:and\s+)?)+(?:{words}))\s+{CANCER_HEADS}",
-            re.IGNORECASE)
+        self.coordinated = CaselessPattern(
+            rf"\b((?:(?:{words})(?:-|\s)?(?:,\s*|\s+and\s+|\s+or\s+|\s*/\s*)(?:and\s+)?)+(?:{words}))\s+{CANCER_HEADS}")
         self.organ_word = re.compile(rf"\b({words})\b", re.IGNORECASE)
 
     def __call__(self, doc: Doc) -> Doc:
@@ -378,8 +374,8 @@ class EntityFinder:
         """Gene/protein symbols in biomarker position: 'serum X levels', 'circulating X'."""
         taken = [(s.start_char, s.end_char) for s in found]
         for m in CANDIDATE_POSITION.finditer(text):
-            word, start = (m.group(2), m.start(2)) if m.group(2) else (m.group(3), m.start(3))
-            end = start + len(word)
+            start, end = m.span(2) if m.group(2) else m.span(3)
+            word = text[start:end]  # as written: the match's own groups may be lowercased
             if word in self.lexicon.not_markers or len(word) < 3 or not SYMBOL.match(word) or not any(
                     c.isupper() for c in word[1:]) or any(a < end and start < b for a, b in taken):
                 continue

@@ -55,16 +55,12 @@ class Lexicon:
     not_markers: frozenset[str] = frozenset()
     marker_keys: dict[str, str] = field(default_factory=dict)
     cancer_keys: dict[str, str] = field(default_factory=dict)
-    combined: dict[tuple[str, str], re.Pattern[str]] = field(default_factory=dict)
-    folded: dict[tuple[str, str], re.Pattern[str] | None] = field(default_factory=dict)
-    """Each combined pattern for lowercased text, matched case-sensitively (see ``fold_pattern``)."""
+    combined: dict[tuple[str, str], CaselessPattern] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for group, table in self.cues.items():
             for name, patterns in table.items():
-                self.combined[(group, name)] = combine([p.pattern for p in patterns])
-                folded = fold_pattern(self.combined[(group, name)].pattern)
-                self.folded[(group, name)] = re.compile(folded) if folded is not None else None
+                self.combined[(group, name)] = CaselessPattern(combine([p.pattern for p in patterns]))
         for marker in self.markers.values():
             for synonym in marker.synonyms:
                 self.marker_keys.setdefault(fold(synonym), marker.name)
@@ -81,46 +77,51 @@ class Lexicon:
 
     def has(self, group: str, name: str, text: str) -> bool:
         """Whether a text holds any cue of one kind (one search of all the patterns at once)."""
-        return _found(self.combined[(group, name)], self.folded[(group, name)], text)
+        return _found(self.combined[(group, name)], text)
 
     def cue(self, group: str, name: str, text: str) -> list[str]:
         """The cue words of one kind found in a text (one pass of the combined pattern)."""
-        return list(_cue_list(self.combined[(group, name)], self.folded[(group, name)], text))
+        return list(_cue_list(self.combined[(group, name)], text))
 
     def first_cue(self, group: str, name: str, text: str) -> str | None:
         """The first cue of one kind in a text, as written there."""
-        match = _search(self.combined[(group, name)], self.folded[(group, name)], text)
+        match = self.combined[(group, name)].search(text)
         return text[match.start() : match.end()] if match else None
 
     def cue_starts(self, group: str, name: str, text: str) -> list[int]:
         """Where each cue of one kind starts in a text."""
-        return [m.start() for m in _finditer(self.combined[(group, name)], self.folded[(group, name)], text)]
+        return [m.start() for m in self.combined[(group, name)].finditer(text)]
+
+
+class CaselessPattern:
+    """A case-insensitive regex, run where it can as its folded form (``fold_pattern``) on the lowercased
+    text, which is faster: the same matches at the same offsets, but the groups' texts are lowercased, so
+    read anything whose case matters from the text by offsets."""
+
+    def __init__(self, pattern: str) -> None:
+        self.regex = re.compile(pattern, re.IGNORECASE)
+        folded = fold_pattern(pattern)
+        self.folded = re.compile(folded) if folded is not None else None
+
+    def search(self, text: str) -> re.Match[str] | None:
+        regex, target = self._choose(text)
+        return regex.search(target)
+
+    def finditer(self, text: str) -> Iterator[re.Match[str]]:
+        regex, target = self._choose(text)
+        return regex.finditer(target)
+
+    def _choose(self, text: str) -> tuple[re.Pattern[str], str]:
+        if self.folded is not None and (lowered := _lowered(text)) is not None:
+            return self.folded, lowered
+        return self.regex, text
 
 
 @lru_cache(maxsize=4096)
-def _found(pattern: re.Pattern[str], folded: re.Pattern[str] | None, text: str) -> bool:
+def _found(pattern: CaselessPattern, text: str) -> bool:
     """Cached within a document (see ``forget_cues``): the rules, the candidates and the features read
     the same sentences for the same cues."""
-    return _search(pattern, folded, text) is not None
-
-
-def _search(pattern: re.Pattern[str], folded: re.Pattern[str] | None, text: str) -> re.Match[str] | None:
-    """``pattern.search(text)``, through the folded pattern when the text allows it (the match's offsets
-    are the same; its groups are lowercased)."""
-    chosen, target = _choose(pattern, folded, text)
-    return chosen.search(target)
-
-
-def _finditer(pattern: re.Pattern[str], folded: re.Pattern[str] | None, text: str) -> Iterator[re.Match[str]]:
-    chosen, target = _choose(pattern, folded, text)
-    return chosen.finditer(target)
-
-
-def _choose(pattern: re.Pattern[str], folded: re.Pattern[str] | None, text: str) -> tuple[re.Pattern[str], str]:
-    """The folded pattern and the lowercased text when both exist, else the pattern and the text."""
-    if folded is not None and (lowered := _lowered(text)) is not None:
-        return folded, lowered
-    return pattern, text
+    return pattern.search(text) is not None
 
 
 @lru_cache(maxsize=1024)
@@ -143,8 +144,8 @@ def forget_cues() -> None:
 
 
 @lru_cache(maxsize=4096)
-def _cue_list(pattern: re.Pattern[str], folded: re.Pattern[str] | None, text: str) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(_cue_words(m, text) for m in _finditer(pattern, folded, text)))
+def _cue_list(pattern: CaselessPattern, text: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(_cue_words(m, text) for m in pattern.finditer(text)))
 
 
 def _cue_words(match: re.Match[str], text: str) -> str:
@@ -161,8 +162,8 @@ LOOKBEHINDS_AT_WORD = re.compile(r"((?:\(\?<[!=](?:[^()\\]|\\.)*\))+)\\b")
 """Lookbehinds then a word boundary: all zero-width at one place, so the boundary can come first."""
 
 
-def combine(patterns: list[str]) -> re.Pattern[str]:
-    """One regex for a list of patterns. Those that start at a word boundary share one leading ``\\b``,
+def combine(patterns: list[str]) -> str:
+    """One case-insensitive regex for a list of patterns. Those that start at a word boundary share one leading ``\\b``,
     so that the search gives up at once inside words instead of trying every pattern at every letter.
     The others follow in their order; the first of them, when they start with lookbehinds and a word
     boundary, join the shared ``\\b`` at its end (the same alternatives in the same order)."""
@@ -179,7 +180,7 @@ def combine(patterns: list[str]) -> re.Pattern[str]:
         shared = f"(?:{'|'.join(f'(?:{p})' for p in at_word)})"
         firsts = _first_letters(shared)
         parts.insert(0, f"\\b(?=[{firsts}]){shared}" if firsts else f"\\b{shared}")
-    return re.compile("|".join(parts), re.IGNORECASE)
+    return "|".join(parts)
 
 
 def _first_letters(pattern: str) -> str | None:
@@ -227,14 +228,14 @@ def _firsts(items: list) -> set[str] | None:  # items of a parsed pattern: (opco
 
 FOLD_UNSAFE = re.compile(r"\\[xuUNp]|\(\?P|\(\?[a-zA-Z]|\[[^\]]*[A-Z]-|\[[^\]]*-[A-Z]")
 """What lowercasing a pattern could change the meaning of: escapes by code, named groups, inline flags,
-and character ranges with an upper-case end."""
+and character ranges with an upper-case end (but A-Z, which lowercased is a-z)."""
 
 
 def fold_pattern(pattern: str) -> str | None:
     """A case-insensitive pattern rewritten for lowercased text: its letters lowercased, escapes (\\B, \\S,
     \\W, \\D) kept. On text that ``_foldable`` accepts, it matches where the original matches, case-sensitively
     and faster. None when lowercasing could change what the pattern means."""
-    if FOLD_UNSAFE.search(pattern) or not _foldable(pattern):
+    if FOLD_UNSAFE.search(pattern.replace("A-Z", "a-z")) or not _foldable(pattern):
         return None
     return re.sub(r"\\.|[A-Z]+", lambda m: m.group(0) if m.group(0)[0] == "\\" else m.group(0).lower(), pattern)
 
