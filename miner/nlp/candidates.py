@@ -133,13 +133,13 @@ def _resolve_groups(sentences: list[Sentence], measured: dict[str, MarkerMention
     for sentence in sentences:
         family = False
         for name in categories:
-            match = lexicon.combined[("groups", name)].search(sentence.text)
-            if match is None or (name == "any" and family):
+            phrase = lexicon.first_cue("groups", name, sentence.text)
+            if phrase is None or (name == "any" and family):
                 continue
             family = family or name != "any"
             for marker, mention in measured.items():
                 if _group_covers(name, mention) and marker not in sentence.groups:
-                    sentence.groups[marker] = match.group(0)
+                    sentence.groups[marker] = phrase
         if sentence.groups:
             cut = EXCEPT.search(sentence.text)
             if cut:

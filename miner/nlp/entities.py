@@ -1,7 +1,7 @@
 """The `miner_entities` spaCy component: MARKER, CANCER and SAMPLE mentions, normalised.
 
 Sources, in order of trust: the lexicon (corpora/markers.csv, cancers.csv, samples.csv), short
-forms defined in the abstract (scispacy's AbbreviationDetector), patterns for families no list can
+forms defined in the abstract (the `miner_abbreviations` component), patterns for families no list can
 hold (microRNAs, lncRNAs, gene variants in blood, blood counts and their ratios, sample prefixes glued
 to an acronym such as "sCTX", coordinated cancers such as "breast- and prostate cancer", gene symbols
 in biomarker position), and a statistical NER model's entities when one is configured. Markers that the
@@ -15,12 +15,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from spacy.attrs import IDX, LENGTH
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
-from miner.nlp.lexicon import Lexicon, load_lexicon
+from miner.nlp.lexicon import CaselessPattern, Lexicon, load_lexicon
 
 for _name in ("source", "candidate", "category", "reason"):
     if not Span.has_extension(_name):
@@ -35,27 +36,30 @@ LNCRNA = re.compile(
 ALTERATION = re.compile(
     r"\b([A-Z][A-Z0-9]{1,6})(?:-V(\d+)\b|\s+(?:gene\s+)?(mutation|amplification|copy[- ]number|methylation)"
     r"(?:s|\s+(?:gains?|alterations?))?\b)")
-BLOOD_CONTEXT = re.compile(r"\b(?:ctDNA|cfDNA|cell-free|plasma|serum|blood|circulating|liquid biops|CTCs?)",
-                           re.IGNORECASE)
+BLOOD_CONTEXT = CaselessPattern(r"\b(?:ctDNA|cfDNA|cell-free|plasma|serum|blood|circulating|liquid biops|CTCs?)")
 CELLS = r"(neutrophil|lymphocyte|monocyte|platelet|eosinophil|basophil|leu[ck]ocyte|reticulocyte)"
-CELL_COUNT = re.compile(rf"\b(?:absolute\s+)?{CELLS}s?\s+counts?\b", re.IGNORECASE)
-CELL_RATIO = re.compile(
-    rf"\b{CELLS}[\s-]*(?:to[\s-]+|/|-)\s*{CELLS}\s*(?:\([A-Za-z/]{{1,5}}\)\s*)?ratios?\b", re.IGNORECASE)
+CELL_COUNT = CaselessPattern(rf"\b(?:absolute\s+)?{CELLS}s?\s+counts?\b")
+CELL_RATIO = CaselessPattern(rf"\b{CELLS}[\s-]*(?:to[\s-]+|/|-)\s*{CELLS}\s*(?:\([A-Za-z/]{{1,5}}\)\s*)?ratios?\b")
 LIST_SEPARATOR = re.compile(r"\s*(?:,|;|,?\s+and|,?\s+or)\s*")
 CANCER_HEADS = r"(?:cancers?|carcinomas?|adenocarcinomas?|tumou?rs?|malignanc(?:y|ies)|neoplasms?)"
 SYMBOL = re.compile(r"^(?=.*[A-Z].*[A-Z0-9])[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*$")
 MEASURE_WORDS = {"serum", "plasma", "urine", "urinary", "blood", "levels", "level", "circulating", "marker",
                  "markers", "biomarker", "biomarkers", "concentration", "concentrations", "measured", "including",
                  "such", "namely", "with", "and", "turnover", "resorption", "formation"}
-CANDIDATE_POSITION = re.compile(
+CANDIDATE_POSITION = CaselessPattern(
     r"\b(serum|plasma|circulating|urinary|urine|blood|soluble)\s+([A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*)\b"
-    r"|\b([A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*)\s+(?=(levels?|concentrations?|expression|values?)\b)",
-    re.IGNORECASE)
+    r"|\b([A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*)\s+(?=(levels?|concentrations?|expression|values?)\b)")
 
 
 def doc_text(doc: Doc) -> str:
     """The document's text, kept by `analyse` so that components need not rebuild it from tokens."""
     return doc.user_data.get("text") or doc.text
+
+
+def token_texts(doc: Doc) -> list[str]:
+    """Each token's text, sliced from the document's text (no Token objects are made)."""
+    text = doc_text(doc)
+    return [text[start : start + length] for start, length in doc.to_array([IDX, LENGTH]).tolist()]
 
 
 def _short(synonym: str) -> bool:
@@ -103,9 +107,8 @@ class EntityFinder:
         organs = {w: c.name for c in lexicon.cancers.values() for w in c.organ_words}
         self.organs = organs
         words = "|".join(sorted(map(re.escape, organs), key=len, reverse=True))
-        self.coordinated = re.compile(
-            rf"\b((?:(?:{words})(?:-|\s)?(?:,\s*|\s+and\s+|\s+or\s+|\s*/\s*)(?:and\s+)?)+(?:{words}))\s+{CANCER_HEADS}",
-            re.IGNORECASE)
+        self.coordinated = CaselessPattern(
+            rf"\b((?:(?:{words})(?:-|\s)?(?:,\s*|\s+and\s+|\s+or\s+|\s*/\s*)(?:and\s+)?)+(?:{words}))\s+{CANCER_HEADS}")
         self.organ_word = re.compile(rf"\b({words})\b", re.IGNORECASE)
 
     def __call__(self, doc: Doc) -> Doc:
@@ -140,7 +143,7 @@ class EntityFinder:
 
     @staticmethod
     def _serialisable_abbreviations(doc: Doc) -> None:
-        """scispacy keeps abbreviations as Spans (in ``doc._.abbreviations`` and each short form's
+        """The abbreviation finder keeps abbreviations as Spans (in ``doc._.abbreviations`` and each short form's
         ``long_form``), which cannot cross process boundaries (nlp.pipe with n_process): keep plain
         records instead."""
         doc._.abbreviations = [{"short": a.text, "long": a._.long_form.text, "start": a.start_char}
@@ -184,10 +187,12 @@ class EntityFinder:
         """'sCTX', 'uNTX', 's-CTX': a serum/urine prefix glued to a marker's acronym (case-sensitive).
         The prefix says the name is a measured marker, so an ambiguous acronym needs no more support."""
         taken = {i for s in found for i in range(s.start, s.end)}
-        for token in doc:
-            name = token.text[2:] if token.text[1:2] == "-" else token.text[1:]
-            if token.text[:1] in "su" and token.i not in taken and name in self.acronyms:
-                yield self._span(doc, token.i, token.i + 1, "MARKER", self.acronyms[name], "pattern")
+        for i, word in enumerate(token_texts(doc)):
+            if word[:1] not in "su" or i in taken:
+                continue
+            name = word[2:] if word[1:2] == "-" else word[1:]
+            if name in self.acronyms:
+                yield self._span(doc, i, i + 1, "MARKER", self.acronyms[name], "pattern")
 
     def _lncrnas(self, doc: Doc, text: str) -> Iterable[Span]:
         """'lncRNA HOTAIR', 'long non-coding RNA X', and the lncRNA families named without the prefix."""
@@ -369,8 +374,8 @@ class EntityFinder:
         """Gene/protein symbols in biomarker position: 'serum X levels', 'circulating X'."""
         taken = [(s.start_char, s.end_char) for s in found]
         for m in CANDIDATE_POSITION.finditer(text):
-            word, start = (m.group(2), m.start(2)) if m.group(2) else (m.group(3), m.start(3))
-            end = start + len(word)
+            start, end = m.span(2) if m.group(2) else m.span(3)
+            word = text[start:end]  # as written: the match's own groups may be lowercased
             if word in self.lexicon.not_markers or len(word) < 3 or not SYMBOL.match(word) or not any(
                     c.isupper() for c in word[1:]) or any(a < end and start < b for a, b in taken):
                 continue

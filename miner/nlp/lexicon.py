@@ -12,6 +12,7 @@ import hashlib
 import re
 import tomllib
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -56,12 +57,12 @@ class Lexicon:
     not_markers: frozenset[str] = frozenset()
     marker_keys: dict[str, str] = field(default_factory=dict)
     cancer_keys: dict[str, str] = field(default_factory=dict)
-    combined: dict[tuple[str, str], re.Pattern[str]] = field(default_factory=dict)
+    combined: dict[tuple[str, str], CaselessPattern] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for group, table in self.cues.items():
             for name, patterns in table.items():
-                self.combined[(group, name)] = combine([p.pattern for p in patterns])
+                self.combined[(group, name)] = CaselessPattern(combine([p.pattern for p in patterns]))
         for marker in self.markers.values():
             for synonym in marker.synonyms:
                 self.marker_keys.setdefault(fold(synonym), marker.name)
@@ -84,43 +85,161 @@ class Lexicon:
         """The cue words of one kind found in a text (one pass of the combined pattern)."""
         return list(_cue_list(self.combined[(group, name)], text))
 
+    def first_cue(self, group: str, name: str, text: str) -> str | None:
+        """The first cue of one kind in a text, as written there."""
+        match = self.combined[(group, name)].search(text)
+        return text[match.start() : match.end()] if match else None
+
+    def cue_starts(self, group: str, name: str, text: str) -> list[int]:
+        """Where each cue of one kind starts in a text."""
+        return [m.start() for m in self.combined[(group, name)].finditer(text)]
+
+
+class CaselessPattern:
+    """A case-insensitive regex, run where it can as its folded form (``fold_pattern``) on the lowercased
+    text, which is faster: the same matches at the same offsets, but the groups' texts are lowercased, so
+    read anything whose case matters from the text by offsets."""
+
+    def __init__(self, pattern: str) -> None:
+        self.regex = re.compile(pattern, re.IGNORECASE)
+        folded = fold_pattern(pattern)
+        self.folded = re.compile(folded) if folded is not None else None
+
+    def search(self, text: str) -> re.Match[str] | None:
+        regex, target = self._choose(text)
+        return regex.search(target)
+
+    def finditer(self, text: str) -> Iterator[re.Match[str]]:
+        regex, target = self._choose(text)
+        return regex.finditer(target)
+
+    def _choose(self, text: str) -> tuple[re.Pattern[str], str]:
+        if self.folded is not None and (lowered := _lowered(text)) is not None:
+            return self.folded, lowered
+        return self.regex, text
+
 
 @lru_cache(maxsize=4096)
-def _found(pattern: re.Pattern[str], text: str) -> bool:
+def _found(pattern: CaselessPattern, text: str) -> bool:
     """Cached within a document (see ``forget_cues``): the rules, the candidates and the features read
     the same sentences for the same cues."""
     return pattern.search(text) is not None
+
+
+@lru_cache(maxsize=1024)
+def _lowered(text: str) -> str | None:
+    """The text lowercased for the folded patterns, or None when it has letters they cannot read."""
+    return text.lower() if _foldable(text) else None
+
+
+def _foldable(text: str) -> bool:
+    """Whether case matters only in the text's ASCII letters: every other character is caseless ('≤', '–';
+    not 'µ', whose upper case is Greek, nor 'ſ' or 'K', which case-insensitive matching takes for s and k)."""
+    return text.isascii() or all(c.lower() == c == c.upper() for c in set(text) if not c.isascii())
 
 
 def forget_cues() -> None:
     """Empty the cue caches: called for each new document, so that a cache never outlives one."""
     _found.cache_clear()
     _cue_list.cache_clear()
+    _lowered.cache_clear()
 
 
 @lru_cache(maxsize=4096)
-def _cue_list(pattern: re.Pattern[str], text: str) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(_cue_words(m) for m in pattern.finditer(text)))
+def _cue_list(pattern: CaselessPattern, text: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(_cue_words(m, text) for m in pattern.finditer(text)))
 
 
-def _cue_words(match: re.Match[str]) -> str:
-    """What a cue matched; for a long match (a pattern that looks ahead over the sentence), its last group."""
-    if len(match.group(0)) <= 60 or not match.lastindex:
-        return match.group(0)
-    return match.group(match.lastindex)
+def _cue_words(match: re.Match[str], text: str) -> str:
+    """What a cue matched, as written in the text; for a long match (a pattern that looks ahead over the
+    sentence), its last group."""
+    start, end = match.span()
+    if end - start <= 60 or not match.lastindex:
+        return text[start:end]
+    start, end = match.span(match.lastindex)
+    return text[start:end]
 
 
-def combine(patterns: list[str]) -> re.Pattern[str]:
-    """One regex for a list of patterns. Those that start at a word boundary share one leading ``\\b``,
-    so that the search gives up at once inside words instead of trying every pattern at every letter."""
+LOOKBEHINDS_AT_WORD = re.compile(r"((?:\(\?<[!=](?:[^()\\]|\\.)*\))+)\\b")
+"""Lookbehinds then a word boundary: all zero-width at one place, so the boundary can come first."""
+
+
+def combine(patterns: list[str]) -> str:
+    """One case-insensitive regex for a list of patterns. Those that start at a word boundary share one leading ``\\b``,
+    so that the search gives up at once inside words instead of trying every pattern at every letter.
+    The others follow in their order; the first of them, when they start with lookbehinds and a word
+    boundary, join the shared ``\\b`` at its end (the same alternatives in the same order)."""
     at_word, others = [], []
     for pattern in patterns:
         if pattern.startswith("\\b") and not _top_level_alternation(pattern):
             at_word.append(pattern[2:])
         else:
             others.append(pattern)
-    parts = ([f"\\b(?:{'|'.join(f'(?:{p})' for p in at_word)})"] if at_word else []) + [f"(?:{p})" for p in others]
-    return re.compile("|".join(parts), re.IGNORECASE)
+    while others and not _top_level_alternation(others[0]) and (lead := LOOKBEHINDS_AT_WORD.match(others[0])):
+        at_word.append(lead.group(1) + others.pop(0)[lead.end() :])
+    parts = [f"(?:{p})" for p in others]
+    if at_word:
+        shared = f"(?:{'|'.join(f'(?:{p})' for p in at_word)})"
+        firsts = _first_letters(shared)
+        parts.insert(0, f"\\b(?=[{firsts}]){shared}" if firsts else f"\\b{shared}")
+    return "|".join(parts)
+
+
+def _first_letters(pattern: str) -> str | None:
+    """The characters a match of a case-insensitive pattern can start with (lowercased, escaped for a
+    character class), or None when the pattern could start with anything or match nothing. A lookahead
+    for them lets the search skip word boundaries where no alternative can start."""
+    try:
+        found = _firsts(re._parser.parse(pattern, re.IGNORECASE).data)  # type: ignore[attr-defined]
+    except (re.error, AttributeError):
+        return None
+    if not found or any(len(c.lower()) != 1 for c in found):
+        return None
+    return "".join(sorted({re.escape(c.lower()) for c in found}))
+
+
+def _firsts(items: list) -> set[str] | None:  # items of a parsed pattern: (opcode, argument) pairs
+    constants = re._constants  # type: ignore[attr-defined]
+    chars: set[str] = set()
+    for op, arg in items:
+        if op is constants.LITERAL:
+            return chars | {chr(arg)}
+        if op is constants.IN:
+            if any(kind is not constants.LITERAL for kind, _ in arg):
+                return None
+            return chars | {chr(code) for _, code in arg}
+        if op is constants.BRANCH:
+            branches = [_firsts(list(branch)) for branch in arg[1]]
+            return None if any(b is None for b in branches) else chars.union(*branches)  # type: ignore[arg-type]
+        if op is constants.SUBPATTERN:
+            inner = _firsts(list(arg[3]))
+            return None if inner is None else chars | inner
+        if op in (constants.MAX_REPEAT, constants.MIN_REPEAT):
+            inner = _firsts(list(arg[2]))
+            if inner is None:
+                return None
+            chars |= inner
+            if arg[0] > 0:
+                return chars
+            continue  # optional: what follows can come first too
+        if op in (constants.AT, constants.ASSERT, constants.ASSERT_NOT):
+            continue  # zero-width
+        return None
+    return None  # the pattern can match the empty string
+
+
+FOLD_UNSAFE = re.compile(r"\\[xuUNp]|\(\?P|\(\?[a-zA-Z]|\[[^\]]*[A-Z]-|\[[^\]]*-[A-Z]")
+"""What lowercasing a pattern could change the meaning of: escapes by code, named groups, inline flags,
+and character ranges with an upper-case end (but A-Z, which lowercased is a-z)."""
+
+
+def fold_pattern(pattern: str) -> str | None:
+    """A case-insensitive pattern rewritten for lowercased text: its letters lowercased, escapes (\\B, \\S,
+    \\W, \\D) kept. On text that ``_foldable`` accepts, it matches where the original matches, case-sensitively
+    and faster. None when lowercasing could change what the pattern means."""
+    if FOLD_UNSAFE.search(pattern.replace("A-Z", "a-z")) or not _foldable(pattern):
+        return None
+    return re.sub(r"\\.|[A-Z]+", lambda m: m.group(0) if m.group(0)[0] == "\\" else m.group(0).lower(), pattern)
 
 
 def _top_level_alternation(pattern: str) -> bool:

@@ -1,9 +1,9 @@
 """Build the spaCy pipeline and run it over articles.
 
 The pipeline works without any trained model: scispacy's rule tokenizer, a sentence splitter that
-keeps "vs.", "e.g." and p-values inside sentences, scispacy's AbbreviationDetector, and the lexicon
-entity finder. With ``ner_model`` (a scispacy model name or a path to any spaCy NER pipeline), that
-model's entities are added as candidates, normalised through the lexicon.
+keeps "vs.", "e.g." and p-values inside sentences, the abbreviation finder (scispacy's algorithm, run
+faster) and the lexicon entity finder. With ``ner_model`` (a scispacy model name or a path to any spaCy
+NER pipeline), that model's entities are added as candidates, normalised through the lexicon.
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import spacy
-from scispacy.abbreviation import AbbreviationDetector  # noqa: F401  (registers the factory)
 from scispacy.custom_tokenizer import combined_rule_tokenizer
 from spacy.language import Language
 from spacy.tokens import Doc
 
+from miner.nlp.abbreviations import AbbreviationFinder  # noqa: F401  (registers miner_abbreviations)
 from miner.nlp.candidates import AbstractView, read_abstract
 from miner.nlp.entities import doc_text  # (importing it registers miner_entities)
 from miner.nlp.lexicon import Lexicon, forget_cues, lexicon_hash, load_lexicon
@@ -69,6 +69,9 @@ _SHARED: dict[tuple[ExtractorConfig, str], Language] = {}
 
 SENTENCE_END = re.compile(r"[.!?][)\]\"']?\s+(?=[A-Z0-9(\[])|\n+\s*")
 NOT_AN_END = re.compile(r"(\b(vs|v|e\.g|i\.e|et al|Fig|Figs|approx|ca|no|No|cf|resp|Dr|St|incl|vol|Ref)|\b[A-Z])$")
+NOT_AN_END_REACH = 8
+"""NOT_AN_END matches at most 6 characters ('approx'): searched from this far before a full stop, not
+from the start of the text (a word boundary still sees the character before)."""
 
 
 @Language.component("miner_sentences")
@@ -82,7 +85,8 @@ def split_sentences(doc: Doc) -> Doc:
     text = doc_text(doc)
     found = False
     for m in SENTENCE_END.finditer(text):
-        if m.end() >= len(text) or (text[m.start()] == "." and NOT_AN_END.search(text, 0, m.start())):
+        if m.end() >= len(text) or (text[m.start()] == "." and NOT_AN_END.search(
+                text, max(0, m.start() - NOT_AN_END_REACH), m.start())):
             continue
         span = doc.char_span(m.end(), m.end() + 1, alignment_mode="expand")
         if span is not None and span.start > 0:
@@ -114,9 +118,8 @@ class ModelNER:
         return doc
 
 
-# scispacy's tokenizer rules and its abbreviation matcher warn on every start; neither matters here.
+# scispacy's tokenizer rules warn on every start; it does not matter here.
 warnings.filterwarnings("ignore", message="Possible set union", category=FutureWarning)
-warnings.filterwarnings("ignore", message=r".*\[W036\]")
 
 
 SLASH_BETWEEN_WORDS = r"(?<=[A-Za-z])/(?=[A-Za-z0-9])"
@@ -162,10 +165,7 @@ def build_pipeline(ner_model: str | None = None, scorer: str | None = None, min_
     infixes = nlp.tokenizer.infix_finditer.__self__.pattern  # type: ignore[attr-defined]
     nlp.tokenizer.infix_finditer = re.compile(f"{infixes}|{SLASH_BETWEEN_WORDS}").finditer
     nlp.add_pipe("miner_sentences")
-    abbreviations = nlp.add_pipe("abbreviation_detector")
-    # scispacy adds each abbreviation to its matcher per document; its own patterns need no validation,
-    # which would otherwise cost about a third of a millisecond an abstract.
-    abbreviations.global_matcher.validate = False
+    nlp.add_pipe("miner_abbreviations")
     if ner_model:
         nlp.add_pipe("model_ner", config={"model": ner_model})
     nlp.add_pipe("miner_entities")

@@ -238,7 +238,7 @@ def study_cancers(entities: list[Span], title_end: int) -> list[str]:
 
 def segment_at(lexicon: Lexicon, text: str, offset: int) -> str:
     """The part of the sentence (at the marker's offset) the marker belongs to, cut at contrast words."""
-    cuts = [0] + [m.start() for m in lexicon.combined[("grammar", "contrast")].finditer(text)] + [len(text)]
+    cuts = [0, *lexicon.cue_starts("grammar", "contrast", text), len(text)]
     for a, b in zip(cuts, cuts[1:], strict=False):
         if a <= offset < b:
             return text[a:b]

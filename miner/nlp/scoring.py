@@ -12,6 +12,8 @@ import hashlib
 import json
 import math
 from dataclasses import dataclass, field, replace
+from itertools import repeat
+from operator import mul
 from pathlib import Path
 
 from miner.config import ConfigurationError, corpus_path
@@ -38,7 +40,8 @@ class Model:
     metadata: dict = field(default_factory=dict)
 
     def log_odds(self, features: dict[str, float]) -> float:
-        return self.intercept + sum(self.weights.get(name, 0.0) * value for name, value in features.items())
+        weights = map(self.weights.get, features, repeat(0.0))
+        return self.intercept + sum(map(mul, weights, features.values()))
 
     def probability(self, features: dict[str, float]) -> float:
         slope, offset = self.calibration

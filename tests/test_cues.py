@@ -1,0 +1,59 @@
+"""Cue patterns: combined and case-folded for speed, they find what each pattern finds on its own."""
+
+from __future__ import annotations
+
+import re
+
+from miner.nlp.lexicon import CaselessPattern, _first_letters, combine, fold_pattern, load_lexicon
+
+TEXTS = [
+    "Serum NTX predicted Skeletal-Related Events (SREs) and OS; AUC 0.82 (95% CI), after the diagnosis of bone "
+    "metastases vs. at DIAGNOSIS OF BONE disease.",
+    "The Receiver Operating Characteristic curve: +BM vs −BM ≤ 5 years – Time To Progression.",
+    "Kinetics of PSA ſurvival and OS under ADT: levels fell after ZOL (K ratio).",
+]
+
+
+def spans(matches: object) -> list[tuple[tuple[int, int], int | None]]:
+    return [(m.span(), m.lastindex) for m in matches]  # type: ignore[attr-defined]
+
+
+def test_folded_patterns_match_where_the_originals_match() -> None:
+    lexicon = load_lexicon()
+    assert all(pattern.folded is not None for pattern in lexicon.combined.values())
+    for key, pattern in lexicon.combined.items():
+        for text in TEXTS:
+            assert spans(pattern.finditer(text)) == spans(pattern.regex.finditer(text)), key
+    assert lexicon.cue("use", "prognosis", TEXTS[0]) == ["OS"]  # as written, not lowercased
+
+
+def test_patterns_whose_meaning_case_could_change_are_not_folded() -> None:
+    assert fold_pattern(r"\bOS\b|\S+ [0-Z]") is None
+    assert fold_pattern(r"[A-Za-z]+ OS") == "[a-za-z]+ os"
+    assert fold_pattern(r"(?P<Name>x)") is None
+    assert fold_pattern(r"\bOS\B\S") == r"\bos\B\S"
+
+
+def test_combined_lookbehinds_keep_the_order_of_the_alternatives() -> None:
+    patterns = [r"\bsurvival free", r"(?<!free )\bsurvival\b", "receiver", r"\bdeath"]
+    combined = CaselessPattern(combine(patterns))
+    assert combined.regex.pattern.startswith(r"\b(?=[ds])(?:(?:survival free)|(?:death)|(?:(?<!free )survival\b))")
+    unmoved = re.compile(r"\b(?:(?:survival free)|(?:death))|(?:(?<!free )\bsurvival\b)|(?:receiver)", re.IGNORECASE)
+    text = "Survival free of death; free survival; receiver survival, Survival."
+    assert spans(combined.finditer(text)) == spans(unmoved.finditer(text))
+    assert len(spans(combined.finditer(text))) == 5
+
+
+def test_first_letters_of_the_shared_alternatives() -> None:
+    assert _first_letters(r"(?:(?:OS\b)|(?:(clinical )?outcomes?)|(?:[+-]BM))") == r"\+\-co"
+    assert _first_letters(r"(?:(?:\w+ marker)|(?:death))") is None
+    assert _first_letters(r"(?:(?:(a )?)|(?:death))") is None
+
+
+def test_the_first_letter_lookahead_changes_no_match() -> None:
+    lexicon = load_lexicon()
+    for key, pattern in lexicon.combined.items():
+        assert pattern.regex.pattern.startswith(r"\b(?=["), key
+        plain = re.compile(re.sub(r"^\\b\(\?=\[[^\]]*\]\)", r"\\b", pattern.regex.pattern), re.IGNORECASE)
+        for text in TEXTS:
+            assert spans(pattern.regex.finditer(text)) == spans(plain.finditer(text)), key
