@@ -21,7 +21,9 @@ KEPT = {
             " finished, status, message, extractor_version, deletion_check from runs order by id",
     "mentions": "select id, pmid, label, text, canonical, source, candidate, start, end, sentence_index"
                 " from mentions order by id",
-    "summary": "select * from summary order by marker, cancer, use",
+    "summary": "select marker, category, cancer, use, articles, supporting, refuting, first_year, last_year, samples,"
+               " pmids, candidate, sentence, sentence_pmid, first_run, last_run from summary"
+               " order by marker, cancer, use",
     "markers": "select * from markers order by marker",
     "ingested_files": "select * from ingested_files order by sha256",
     "articles_fts": "select rowid, title from articles_fts where articles_fts match 'bone' order by rowid",
