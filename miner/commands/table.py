@@ -99,7 +99,8 @@ def compare(db_path: Path | None, reference: Path | None, out: Path | None, min_
 
 @click.command()
 @db_option
-@click.option("--since", required=True, metavar="RUN_ID|DATE", help="A run id, or a date (YYYY-MM-DD).")
+@click.option("--since", required=True, metavar="RUN_ID|DATE",
+              help="A run id (0: from the start), or a date (YYYY-MM-DD).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @handle_errors
 def diff(db_path: Path | None, since: str, as_json: bool) -> None:

@@ -4,7 +4,7 @@ Evidence is upserted by (pmid, marker, cancer, use): a row keeps the run that fi
 to the current run only when its finding changed, so "what is new since run N" stays true across
 re-extractions with another extractor; `extractor_version` is the extractor that last confirmed it. A
 row a re-extraction no longer finds is removed, unless a reviewer accepted or corrected it: it then
-stays, flagged `unconfirmed` (its extractor is not its article's latest).
+stays, flagged `unconfirmed`.
 """
 
 from __future__ import annotations
@@ -120,12 +120,15 @@ class EvidenceTable(Table):
                 new_rows.append(row)
                 written += 1
             elif any(old[c] != row[c] for c in EVIDENCE_CONTENT):
-                self.db["evidence"].update(old["id"], row)
+                self.db["evidence"].update(old["id"], {**row, "unconfirmed": 0})
                 written += 1
-            elif any(old[c] != row[c] for c in EVIDENCE_DETAILS):
-                self.db["evidence"].update(old["id"], {c: row[c] for c in EVIDENCE_DETAILS})
+            elif old["unconfirmed"] or any(old[c] != row[c] for c in EVIDENCE_DETAILS):
+                self.db["evidence"].update(old["id"], {**{c: row[c] for c in EVIDENCE_DETAILS}, "unconfirmed": 0})
         missing = [r for k, r in existing.items() if k not in wanted]
         kept = self.store.curation.endorsed([(r["pmid"], r["marker"], r["cancer"], r["use"]) for r in missing])
+        if kept:
+            ids = [r["id"] for r in missing if (r["pmid"], r["marker"], r["cancer"], r["use"]) in kept]
+            self.db.execute(f"update evidence set unconfirmed = 1 where id in ({marks(ids)})", ids)
         gone = [r["id"] for r in missing if (r["pmid"], r["marker"], r["cancer"], r["use"]) not in kept]
         if gone:
             self.db.execute(f"delete from evidence where id in ({marks(gone)})", gone)

@@ -145,8 +145,9 @@ def drop_unwritten_columns(db: Database) -> None:
 
 @migration(3)
 def add_curation(db: Database) -> None:
-    """Reviewers' verdicts (`curation`), releases (`releases`), curated and uncurated counts in the
-    summary, and the `evidence_curated` view (verdicts applied) that the summary and exports read."""
+    """Reviewers' verdicts (`curation`), releases (`releases`), evidence kept for its verdict though no
+    longer found (`evidence.unconfirmed`), curated and uncurated counts in the summary, and the
+    `evidence_curated` view (verdicts applied) that the summary and exports read."""
     db["curation"].create(
         {"pmid": str, "marker": str, "cancer": str, "use": str, "verdict": str, "corrected_marker": str,
          "corrected_cancer": str, "corrected_use": str, "corrected_finding": str, "note": str,
@@ -158,6 +159,7 @@ def add_curation(db: Database) -> None:
         {"version": int, "released": str, "path": str, "manifest": str, "rows": str},
         pk="version", if_not_exists=True,
     )
+    db.execute("alter table evidence add column unconfirmed integer not null default 0")
     db.execute("alter table summary add column curated int")
     db.execute("alter table summary add column uncurated int")
     db.execute("update summary set curated = 0, uncurated = (select count(*) from evidence e join articles a"
@@ -180,7 +182,7 @@ def add_curation(db: Database) -> None:
         " coalesce(c.corrected_finding, e.finding) as finding, e.direction, e.sample, e.confidence,"
         " e.sentence, e.sentence_start, e.sentence_end, e.cues, e.extractor_version, e.run_id,"
         " a.year, a.title, a.journal, c.verdict,"
-        " (a.extracted_with is not null and a.extracted_with != e.extractor_version) as unconfirmed"
+        " e.unconfirmed"
         " from evidence e join articles a on a.pmid = e.pmid and a.status = 'active'"
         " left join curation c on c.pmid = e.pmid and c.marker = e.marker and c.cancer = e.cancer"
         " and c.use = e.use"
