@@ -119,4 +119,5 @@ def make_release(store: Store, out: Path) -> tuple[Path, dict, Notes]:
         (folder / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n",
                                               encoding="utf-8")
         store.releases.add(Release(version, released, str(folder), manifest, rows))
+        store.checkpoint()
     return folder, manifest, notes

@@ -80,7 +80,7 @@ def review_queue(store: Store, items: list[ReviewItem], *, choose: Callable[[str
                  enter: Callable[[str, str], str], show: Callable[[str], None], reviewer: str | None,
                  style: Style = brackets) -> Session:
     """Show each item and store the reviewer's verdict at once (so a stopped queue resumes at the first
-    undecided row); the summary is rebuilt at the end."""
+    undecided row); the summary is rebuilt at the end, and the database made whole for read-only readers."""
     session = Session()
     names = store.curation.names()
     try:
@@ -97,6 +97,7 @@ def review_queue(store: Store, items: list[ReviewItem], *, choose: Callable[[str
             session.decided += 1
     finally:
         store.refresh_summary()
+        store.checkpoint()
     return session
 
 
@@ -209,6 +210,7 @@ def import_sheet(store: Store, path: Path, reviewer: str | None) -> tuple[int, i
     verdicts = read_sheet(store, path, reviewer)
     changed = store.curation.decide(verdicts)
     store.refresh_summary()
+    store.checkpoint()
     return changed, len(verdicts)
 
 

@@ -7,6 +7,9 @@ import csv
 import hashlib
 import json
 import sqlite3
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -193,3 +196,33 @@ def test_releases_and_their_notes(db: Path, tmp_path: Path) -> None:
     with (next(out.glob("v2-*")) / "evidence.csv").open(newline="") as fh:
         assert sorted(r["pmid"] for r in csv.DictReader(fh)) == ["202", "203", "204"]
     assert rows(db, "select version from releases") == [(1,), (2,)]
+
+
+def test_datasette_shows_the_verdicts_as_a_column_and_a_facet(db: Path) -> None:
+    invoke("review", "--db", str(db), "--order", "pmid", input="a\nr\nq\n")
+    port = test_table.free_port()
+    server = subprocess.Popen([sys.executable, "-m", "miner", "serve", "--db", str(db), "--port", str(port)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        for _ in range(100):
+            try:
+                test_table.get_json(f"http://127.0.0.1:{port}/-/versions.json")
+                break
+            except OSError:
+                time.sleep(0.1)
+        page = test_table.get_json(f"http://127.0.0.1:{port}/ev/evidence_detail.json?_shape=objects")
+        assert sorted((r["pmid"], r["verdict"] or "") for r in page["rows"]) == [
+            ("201", "accepted"), ("202", "rejected"), ("203", ""), ("204", "")]
+        facet = page["facet_results"]
+        facet = facet.get("results", facet)["verdict"]["results"]
+        assert {(f["value"], f["count"]) for f in facet} >= {("accepted", 1), ("rejected", 1)}
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def test_reviewing_a_database_that_is_not_there(tmp_path: Path) -> None:
+    for command in (["review"], ["review", "export", "--out", str(tmp_path / "s.csv")], ["release"]):
+        result = CliRunner().invoke(cli, [*command, "--db", str(tmp_path / "none.db")])
+        assert result.exit_code == 2 and "no database at" in result.output
+    assert list(tmp_path.iterdir()) == []

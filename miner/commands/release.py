@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from miner.cli import Failed, db_option, handle_errors, settings_from
-from miner.store import Store
+from miner.commands.review import existing_store
 
 
 def register_commands(cli: click.Group) -> None:
@@ -25,7 +25,7 @@ def release(db_path: Path | None, out: Path | None) -> None:
     from miner.release import ReleaseError, make_release
 
     settings = settings_from(db_path)
-    store = Store(settings.db)
+    store = existing_store(settings.db)
     try:
         folder, manifest, notes = make_release(store, out or settings.db.parent / "releases")
     except ReleaseError as exc:

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from miner.cli import EXIT_USAGE, Failed, db_option, fail, handle_errors, settings_from
-from miner.store import Store
+from miner.store import Store, StoreError
 from miner.store.curation import ORDERS
 
 reviewer_option = click.option("--reviewer", default=lambda: os.environ.get("USER"),
@@ -37,7 +37,7 @@ def review(ctx: click.Context, db_path: Path | None, order: str, reviewer: str |
         return
     from miner.review import brackets, review_queue
 
-    store = Store(settings_from(db_path).db)
+    store = existing_store(settings_from(db_path).db)
     items = store.curation.items(order, undecided=True)
     if not items:
         click.echo("review: nothing left to review")
@@ -47,6 +47,13 @@ def review(ctx: click.Context, db_path: Path | None, order: str, reviewer: str |
                            reviewer=reviewer, style=_styled if terminal else brackets)
     left = len(items) - session.decided
     click.echo(f"review: {session.decided} verdicts stored, {session.skipped} skipped, {left} left to review")
+
+
+def existing_store(path: Path) -> Store:
+    """A database that exists, opened for writing (upgraded when older): never a new empty one."""
+    if not path.exists():
+        raise StoreError(f"no database at {path} (run `miner fetch` or `miner ingest` first)")
+    return Store(path)
 
 
 def _key(prompt: str) -> str:
@@ -107,7 +114,7 @@ def import_sheet(sheet: Path, db_path: Path | None, reviewer: str | None) -> Non
     from miner.review import SheetError
     from miner.review import import_sheet as apply_sheet
 
-    store = Store(settings_from(db_path).db)
+    store = existing_store(settings_from(db_path).db)
     try:
         with store.lock():
             changed, total = apply_sheet(store, sheet, reviewer)
