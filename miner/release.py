@@ -39,8 +39,8 @@ class Notes:
         lines = [f"# Release {version} ({released})", "",
                  f"Since {since}: {len(self.new)} new, {len(self.changed)} changed and {len(self.removed)} removed"
                  " (marker, cancer, use) rows.", ""]
-        head = ["| marker | cancer | use | articles | supporting | refuting | PMIDs |",
-                "|---|---|---|---:|---:|---:|---|"]
+        head = ["| marker | cancer | use | articles | supporting | refuting | curated | PMIDs |",
+                "|---|---|---|---:|---:|---:|---:|---|"]
         lines += ["## New rows", "", *head, *(_line(r) for r in self.new), ""]
         lines += ["## Changed rows (before → after)", "", *head,
                   *(_line(after, before) for before, after in self.changed), ""]
@@ -55,7 +55,7 @@ def _line(row: dict, before: dict | None = None) -> str:
         return str(row[name])
 
     return f"| {row['marker']} | {row['cancer']} | {row['use']} | {cell('articles')} | {cell('supporting')} | " \
-           f"{cell('refuting')} | {row['pmids']} |"
+           f"{cell('refuting')} | {cell('curated')} | {row['pmids']} |"
 
 
 def release_rows(store: Store) -> list[dict]:

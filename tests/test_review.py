@@ -192,7 +192,7 @@ def test_releases_and_their_notes(db: Path, tmp_path: Path) -> None:
     second = invoke("release", "--db", str(db), "--out", str(out))
     assert "release 2:" in second.output and "0 new, 1 changed, 0 removed since release 1" in second.output
     notes = next(out.glob("v2-*")).joinpath("NOTES.md").read_text()
-    assert "| BSP | prostate | diagnosis | 3 → 2 | 2 → 1 | 1 |" in notes
+    assert "| BSP | prostate | diagnosis | 3 → 2 | 2 → 1 | 1 | 0 | 202 203 |" in notes
     with (next(out.glob("v2-*")) / "evidence.csv").open(newline="") as fh:
         assert sorted(r["pmid"] for r in csv.DictReader(fh)) == ["202", "203", "204"]
     assert rows(db, "select version from releases") == [(1,), (2,)]
