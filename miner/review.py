@@ -148,10 +148,11 @@ def write_sheet(store: Store, out: TextIO, order: str = "pmid", undecided: bool 
     """One evidence row a line, its verdict columns filled where a verdict exists, empty otherwise."""
     writer = csv.DictWriter(out, fieldnames=SHEET_COLUMNS, extrasaction="ignore")
     writer.writeheader()
-    items = store.curation.items(order, undecided=undecided)
-    for item in items:
+    count = 0
+    for item in store.curation.items(order, undecided=undecided):
         writer.writerow({**vars(item), "confidence": f"{item.confidence:.2f}"})
-    return len(items)
+        count += 1
+    return count
 
 
 def read_sheet(store: Store, path: Path, reviewer: str | None) -> list[Verdict]:

@@ -77,6 +77,12 @@ def test_least_confident_first(db: Path) -> None:
     assert f"PMID {confidences[0][0]}" in result.output.split("(1/4)")[1].splitlines()[0]
 
 
+def test_a_session_reviews_at_most_limit_rows(db: Path) -> None:
+    result = invoke("review", "--db", str(db), "--order", "pmid", "--limit", "2", input="a\na\n")
+    assert "(2/2) PMID 202" in result.output and "PMID 203" not in result.output
+    assert "review: 2 verdicts stored, 0 skipped, 2 left to review" in result.output
+
+
 def test_marking_a_sentence() -> None:
     item = ReviewItem("1", "CTX", "prostate", "diagnosis", "supports", 0.9, "CTX",
                       "Serum CTX was higher (auc 0.9); ctx-like peptides were not.", json.dumps(["AUC", "higher"]),

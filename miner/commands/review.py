@@ -26,9 +26,11 @@ def register_commands(cli: click.Group) -> None:
 @db_option
 @order_option
 @reviewer_option
+@click.option("--limit", type=click.IntRange(1), default=200, show_default=True,
+              help="Review at most N rows this session.")
 @click.pass_context
 @handle_errors
-def review(ctx: click.Context, db_path: Path | None, order: str, reviewer: str | None) -> None:
+def review(ctx: click.Context, db_path: Path | None, order: str, reviewer: str | None, limit: int) -> None:
     """Judge evidence rows one by one: accept, reject, correct, note or skip each (resumes where it stopped).
 
     `miner review export` and `miner review import` do the same through a spreadsheet.
@@ -38,14 +40,14 @@ def review(ctx: click.Context, db_path: Path | None, order: str, reviewer: str |
     from miner.review import brackets, review_queue
 
     store = existing_store(settings_from(db_path).db)
-    items = store.curation.items(order, undecided=True)
+    items = list(store.curation.items(order, undecided=True, limit=limit))
     if not items:
         click.echo("review: nothing left to review")
         return
     terminal = sys.stdin.isatty() and sys.stdout.isatty()
     session = review_queue(store, items, choose=_key if terminal else _line, enter=_text, show=click.echo,
                            reviewer=reviewer, style=_styled if terminal else brackets)
-    left = len(items) - session.decided
+    left = store.curation.undecided()
     click.echo(f"review: {session.decided} verdicts stored, {session.skipped} skipped, {left} left to review")
 
 

@@ -7,6 +7,7 @@ view `evidence_curated` applies them: what the summary, exports and releases rea
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import astuple, dataclass, fields
 
 from miner.store.runs import now
@@ -79,16 +80,18 @@ ORDERS = {"newest": "e.run_id desc, a.year desc, e.pmid desc, e.marker, e.cancer
 class CurationTable(Table):
     """Verdicts, upserted by evidence key; the evidence they judge, as review items."""
 
-    def items(self, order: str = "pmid", *, undecided: bool = False) -> list[ReviewItem]:
+    def items(self, order: str = "pmid", *, undecided: bool = False, limit: int | None = None) -> Iterator[ReviewItem]:
         """Evidence rows of active articles with their article and verdict (only those without one when
-        ``undecided``), in one of the ``ORDERS``."""
+        ``undecided``), in one of the ``ORDERS``, ``limit`` at most."""
         names = ", ".join(f"e.{f.name}" if f.name in EVIDENCE_SIDE else f"c.{f.name}" if f.name in CURATION_SIDE
                           else f"a.{f.name}" for f in fields(ReviewItem))
-        where = "a.status = 'active'" + (" and c.verdict is null" if undecided else "")
-        return [ReviewItem(*row) for row in self.db.execute(
-            f"select {names} from evidence e join articles a on a.pmid = e.pmid left join curation c"
-            " on c.pmid = e.pmid and c.marker = e.marker and c.cancer = e.cancer and c.use = e.use"
-            f" where {where} order by {ORDERS[order]}")]
+        sql = f"select {names} {ITEMS}{' and c.verdict is null' if undecided else ''} order by {ORDERS[order]}"
+        for row in self.db.execute(sql + (f" limit {int(limit)}" if limit else "")):
+            yield ReviewItem(*row)
+
+    def undecided(self) -> int:
+        """How many evidence rows of active articles have no verdict."""
+        return self.db.execute(f"select count(*) {ITEMS} and c.verdict is null").fetchone()[0]
 
     def decide(self, verdicts: list[Verdict]) -> int:
         """Store verdicts in one transaction; one that repeats the stored decision changes nothing.
@@ -151,6 +154,8 @@ class CurationTable(Table):
         return dict(self.db.execute("select verdict, count(*) from curation group by verdict").fetchall())
 
 
+ITEMS = ("from evidence e join articles a on a.pmid = e.pmid left join curation c on c.pmid = e.pmid"
+         " and c.marker = e.marker and c.cancer = e.cancer and c.use = e.use where a.status = 'active'")
 EVIDENCE_SIDE = {"pmid", "marker", "cancer", "use", "finding", "confidence", "marker_surface", "sentence", "cues",
                  "run_id"}
 CURATION_SIDE = {"verdict", "corrected_marker", "corrected_cancer", "corrected_use", "corrected_finding", "note"}
