@@ -14,6 +14,9 @@ from miner.store import Key, Store, SummaryRow
 @dataclass
 class Comparison:
     supported: list[SummaryRow] = field(default_factory=list)
+    """Reference rows with at least one supporting article."""
+    unsupported: list[SummaryRow] = field(default_factory=list)
+    """Reference rows found, but only with refuting or unclear evidence."""
     not_found: list[Key] = field(default_factory=list)
     new: list[SummaryRow] = field(default_factory=list)
     reference_rows: int = 0
@@ -37,8 +40,9 @@ def read_reference(path: Path | None = None) -> set[Key]:
 def compare(store: Store, reference: set[Key], min_articles: int = 1) -> Comparison:
     rows = {r.key: r for r in store.summary.rows(min_articles=min_articles)}
     result = Comparison(reference_rows=len(reference))
-    result.supported = sorted((rows[k] for k in reference if k in rows),
-                              key=lambda r: (-r.supporting, -r.articles, r.marker))
+    found = sorted((rows[k] for k in reference if k in rows), key=lambda r: (-r.supporting, -r.articles, r.marker))
+    result.supported = [r for r in found if r.supporting > 0]
+    result.unsupported = [r for r in found if r.supporting == 0]
     result.not_found = sorted(reference - rows.keys())
     result.new = sorted((r for k, r in rows.items() if k not in reference),
                         key=lambda r: (-r.supporting, -r.articles, r.marker))
@@ -48,11 +52,12 @@ def compare(store: Store, reference: set[Key], min_articles: int = 1) -> Compari
 def comparison_markdown(result: Comparison, reference_name: str) -> str:
     lines = [f"# Mined evidence compared with the review's table ({reference_name})", "",
              f"{len(result.supported)} of {result.reference_rows} reference rows are supported by mined evidence; "
+             f"{len(result.unsupported)} are found only with refuting or unclear evidence; "
              f"{len(result.not_found)} are not found; {len(result.new)} (marker, cancer, use) rows are new.", "",
-             "## Reference rows supported", "", "| marker | cancer | use | articles | supporting | refuting | PMIDs |",
-             "|---|---|---|---:|---:|---:|---|"]
-    lines += [f"| {r.marker} | {r.cancer} | {r.use} | {r.articles} | {r.supporting} | {r.refuting} | "
-              f"{pmid_links(r.pmid_list)} |" for r in result.supported]
+             "## Reference rows supported", ""]
+    lines += _counts_table(result.supported)
+    lines += ["", "## Reference rows found only with refuting or unclear evidence", ""]
+    lines += _counts_table(result.unsupported)
     lines += ["", "## Reference rows not found in the mined literature", "",
               "| marker | cancer | use |", "|---|---|---|"]
     lines += [f"| {m} | {c} | {u} |" for m, c, u in result.not_found]
@@ -61,6 +66,12 @@ def comparison_markdown(result: Comparison, reference_name: str) -> str:
     lines += [f"| {r.marker} | {r.category or ''} | {r.cancer} | {r.use} | {r.articles} | {r.supporting} | "
               f"{pmid_links(r.pmid_list)} |" for r in result.new]
     return "\n".join(lines) + "\n"
+
+
+def _counts_table(rows: list[SummaryRow]) -> list[str]:
+    return ["| marker | cancer | use | articles | supporting | refuting | PMIDs |", "|---|---|---|---:|---:|---:|---|",
+            *(f"| {r.marker} | {r.cancer} | {r.use} | {r.articles} | {r.supporting} | {r.refuting} | "
+              f"{pmid_links(r.pmid_list)} |" for r in rows)]
 
 
 def pmid_links(pmids: list[str], most: int = 8) -> str:

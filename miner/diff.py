@@ -28,9 +28,10 @@ class Changes:
 
 
 def run_before(store: Store, since: str) -> int:
-    """The last run to exclude: a run id as given, or the last run that started before a date."""
+    """The last run to exclude: a run id as given (0: none, everything is new), or the last run that
+    started before a date."""
     if since.isdigit():
-        if not store.runs.exists(int(since)):
+        if int(since) and not store.runs.exists(int(since)):
             raise ValueError(f"no run {since} in {store.path}")
         return int(since)
     for fmt in ("%Y-%m-%d", "%Y/%m/%d", TIME_FORMAT):

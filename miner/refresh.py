@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+from miner.diff import changes_since
 from miner.eutils import EutilsClient
 from miner.extract import extract_into
 from miner.fetch import store_records
@@ -109,12 +110,10 @@ def refresh(ctx: RunContext, client: EutilsClient, query: str, extractor: Extrac
     report.retracted_articles = store.articles.changed_to("retracted", run_id)
     report.concern_articles = store.articles.with_expression_of_concern(run_id)
     extract_into(ctx, extractor)
+    changes = changes_since(store, run_id - 1)  # what `miner diff --since <the run before>` reports
+    report.new_rows, report.changed_rows = changes.new_rows, changes.changed_rows
     after = store.summary.snapshot()
-    report.new_rows = [after[k] for k in sorted(after.keys() - before.keys())]
     report.removed_rows = [before[k] for k in sorted(before.keys() - after.keys())]
-    report.changed_rows = [after[k] for k in sorted(after.keys() & before.keys())
-                           if (after[k].articles, after[k].supporting, after[k].refuting)
-                           != (before[k].articles, before[k].supporting, before[k].refuting)]
     report.new_candidates = sorted(store.lexicons.candidates() - candidates_before)
     return report
 

@@ -19,12 +19,16 @@ KEPT = {
                 " mesh, keywords, publication_types, language, date_revised, entrez_date, has_abstract, status,"
                 " retracted_by, content_hash, first_seen_run, last_seen_run, changed_run, extracted_with"
                 " from articles order by pmid",  # the columns of schema 1
-    "evidence": "select * from evidence order by id",
+    "evidence": "select id, pmid, marker, marker_surface, marker_category, candidate, cancer, use, finding, direction,"
+                " sample, confidence, sentence, sentence_start, sentence_end, cues, extractor_version, run_id"
+                " from evidence order by id",
     "runs": "select id, command, query, since, until, found, new, updated, extracted, evidence, requests, started,"
             " finished, status, message, extractor_version, deletion_check from runs order by id",
     "mentions": "select id, pmid, label, text, canonical, source, candidate, start, end, sentence_index"
                 " from mentions order by id",
-    "summary": "select * from summary order by marker, cancer, use",
+    "summary": "select marker, category, cancer, use, articles, supporting, refuting, first_year, last_year, samples,"
+               " pmids, candidate, sentence, sentence_pmid, first_run, last_run from summary"
+               " order by marker, cancer, use",
     "markers": "select * from markers order by marker",
     "ingested_files": "select * from ingested_files order by sha256",
     "articles_fts": "select rowid, title from articles_fts where articles_fts match 'bone' order by rowid",
@@ -146,3 +150,13 @@ def test_a_new_database_starts_at_the_latest_version(tmp_path: Path) -> None:
         empty = tmp_path / "empty.db"
         sqlite3.connect(empty).close()
         Store(empty, write=False)
+
+
+def test_the_curation_migration_counts_existing_evidence_as_uncurated(old_db: Path) -> None:
+    assert invoke("upgrade", "--db", str(old_db)).exit_code == 0
+    with sqlite3.connect(old_db) as conn:
+        active = conn.execute("select count(*) from evidence e join articles a on a.pmid = e.pmid"
+                              " where a.status = 'active'").fetchone()[0]
+        assert conn.execute("select sum(curated), sum(uncurated) from summary").fetchone() == (0, active)
+        assert conn.execute("select count(*) from evidence_curated").fetchone()[0] == active
+        assert conn.execute("select count(*) from curation").fetchone()[0] == 0

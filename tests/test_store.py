@@ -18,11 +18,12 @@ def articles(*records: tuple[str, str]) -> list[Article]:
     return [r for r in parse_bytes(xml.encode()) if isinstance(r, Article)]
 
 
-def evidence(pmid: str, marker: str, finding: str = "supports", run_id: int = 1) -> dict:
+def evidence(pmid: str, marker: str, finding: str = "supports", run_id: int = 1, extractor: str = "x",
+             sentence: str = "") -> dict:
     return {"pmid": pmid, "marker": marker, "marker_surface": marker, "marker_category": "bone_resorption",
             "candidate": 0, "cancer": "prostate", "use": "diagnosis", "finding": finding, "direction": "up",
-            "sample": "serum", "confidence": 0.9, "sentence": f"{marker} was higher.", "sentence_start": 0,
-            "sentence_end": 20, "cues": "[]", "extractor_version": "x", "run_id": run_id}
+            "sample": "serum", "confidence": 0.9, "sentence": sentence or f"{marker} was higher.",
+            "sentence_start": 0, "sentence_end": 20, "cues": "[]", "extractor_version": extractor, "run_id": run_id}
 
 
 @pytest.fixture
@@ -65,8 +66,21 @@ def test_evidence_keeps_the_run_that_first_found_a_row(store: Store) -> None:
     assert summary[("NTX", "prostate", "diagnosis")].refuting == 1
     assert store.lexicons.candidates() == {"PINP"}
     store.articles.save(articles(("1", "a, revised")), run_id=3)
+    assert store.articles.needing_extraction("x") == ["1"]  # kept until the revision is re-extracted
+    store.evidence.replace([], {"1": []}, "x", set())
     store.refresh_summary()
     assert list(store.evidence.rows()) == [] and store.summary.rows() == []
+
+
+def test_a_new_extractor_moves_a_row_only_when_its_finding_changed(store: Store) -> None:
+    store.articles.save(articles(("1", "a")), run_id=1)
+    store.evidence.replace([], {"1": [evidence("1", "CTX"), evidence("1", "NTX")]}, "x", set())
+    again = [evidence("1", "CTX", run_id=2, extractor="y", sentence="CTX rose."),
+             evidence("1", "NTX", "refutes", run_id=2, extractor="y")]
+    assert store.evidence.replace([], {"1": again}, "y", set()) == 1
+    rows = {r.marker: r for r in store.evidence.rows()}
+    assert [(r.run_id, r.extractor_version, r.sentence) for r in rows.values()] == [
+        (1, "y", "CTX rose."), (2, "y", "NTX was higher.")]
 
 
 def test_a_job_records_its_run_whatever_happens(store: Store) -> None:

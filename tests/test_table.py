@@ -17,6 +17,7 @@ from click.testing import CliRunner, Result
 
 from miner.cli import cli
 from miner.standin import article_xml, pubmed_set
+from miner.store.summary import SUMMARY_SQL
 
 ARTICLES = [
     ("201", 2015, "Serum bone sialoprotein in prostate cancer with bone metastases",
@@ -117,6 +118,21 @@ def test_compare_with_a_reference(db: Path, tmp_path: Path) -> None:
     assert "| BSP | prostate | diagnosis | 3 | 2 | 1 |" in report
     assert "| PSA | prostate | monitoring |" in report and "| ALP |" in report
     assert digest(db) == before
+
+
+def test_compare_does_not_count_refuted_rows_as_supported(db: Path, tmp_path: Path) -> None:
+    with sqlite3.connect(db) as conn:  # BSP's two supporting findings turned into refuting ones
+        conn.execute("update evidence set finding = 'refutes' where marker = 'BSP'")
+        conn.execute("delete from summary")
+        conn.execute(SUMMARY_SQL)
+    reference = tmp_path / "ref.csv"
+    reference.write_text("marker,cancer,use\nbone sialoprotein,prostate,diagnosis\n")
+    out = tmp_path / "cmp.md"
+    result = invoke("compare", "--db", str(db), "--reference", str(reference), "--out", str(out))
+    assert "supported: 0;" in result.output and "found but not supported: 1" in result.output
+    report = out.read_text()
+    supported, rest = report.split("## Reference rows supported")[1].split("## Reference rows found only", 1)
+    assert "BSP" not in supported and "| BSP | prostate | diagnosis | 3 | 0 | 3 |" in rest
 
 
 def test_compare_min_articles(db: Path, tmp_path: Path) -> None:

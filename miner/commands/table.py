@@ -89,11 +89,15 @@ def compare(db_path: Path | None, reference: Path | None, out: Path | None, min_
         raise BadUsage(str(exc)) from None
     result = comparing.compare(store, ref, min_articles)
     click.echo(f"reference rows: {result.reference_rows}; supported: {len(result.supported)}; "
-               f"not found: {len(result.not_found)}; new rows: {len(result.new)}")
+               f"not found: {len(result.not_found)}; new rows: {len(result.new)}; "
+               f"found but not supported: {len(result.unsupported)}")
     click.echo(f"\n{'marker':<22}{'cancer':<18}{'use':<17}{'articles':>9}{'support':>9}{'refute':>8}  status")
     for row in result.supported:
         click.echo(f"{row.marker:<22}{row.cancer:<18}{row.use:<17}{row.articles:>9}{row.supporting:>9}"
                    f"{row.refuting:>8}  in the reference")
+    for row in result.unsupported:
+        click.echo(f"{row.marker:<22}{row.cancer:<18}{row.use:<17}{row.articles:>9}{row.supporting:>9}"
+                   f"{row.refuting:>8}  in the reference, not supported")
     for row in result.new[:25]:
         click.echo(f"{row.marker:<22}{row.cancer:<18}{row.use:<17}{row.articles:>9}{row.supporting:>9}"
                    f"{row.refuting:>8}  new")
@@ -107,7 +111,8 @@ def compare(db_path: Path | None, reference: Path | None, out: Path | None, min_
 
 @click.command()
 @db_option
-@click.option("--since", required=True, metavar="RUN_ID|DATE", help=f"A run id, or a date ({DATE_FORMS}).")
+@click.option("--since", required=True, metavar="RUN_ID|DATE",
+              help=f"A run id (0: from the start), or a date ({DATE_FORMS}).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @handle_errors
 def diff(db_path: Path | None, since: str, as_json: bool) -> None:

@@ -1,7 +1,7 @@
 """The SQLite store, the only place with SQL: a `Store` owns the connection, the lock and the schema
 version, and holds one table object per table (``store.articles``, ``store.evidence``, ``store.runs``,
-``store.files``, ``store.summary``, ``store.lexicons``) whose methods take and return plain values and
-dataclasses.
+``store.files``, ``store.summary``, ``store.lexicons``, ``store.curation``, ``store.releases``) whose
+methods take and return plain values and dataclasses.
 
 Written with sqlite-utils in WAL mode. Every batch is one transaction, so a run killed at any moment
 leaves a consistent database that the next run completes. Opening for writing upgrades an older
@@ -26,8 +26,10 @@ from filelock import FileLock, Timeout
 
 from miner.store import migrations
 from miner.store.articles import Abstract, ArticlesTable, SavedArticles
+from miner.store.curation import CurationTable
 from miner.store.evidence import EvidenceDetail, EvidenceRow, EvidenceTable, Key, LexiconTables
 from miner.store.files import FilesTable, file_sha256
+from miner.store.releases import ReleasesTable
 from miner.store.runs import Run, RunCounts, RunsTable, now
 from miner.store.summary import SummaryRow, SummaryTable
 
@@ -92,6 +94,8 @@ class Store:
         self.runs = RunsTable(self)
         self.files = FilesTable(self)
         self.summary = SummaryTable(self)
+        self.curation = CurationTable(self)
+        self.releases = ReleasesTable(self)
         self.upgrade: Upgrade | None = None
         """Set when this opening upgraded the schema."""
         self._check_owner()

@@ -30,7 +30,9 @@ class SavedArticles:
 
 
 class ArticlesTable(Table):
-    """Articles keyed on PMID; a changed, deleted or retracted article's evidence leaves with it."""
+    """Articles keyed on PMID. A deleted or retracted article's evidence leaves with it; a revised one's
+    stays until its re-extraction (pending, as its fingerprint is cleared) replaces it, so that rows found
+    again keep their history."""
 
     def save(self, articles: Iterable[Article], run_id: int) -> SavedArticles:
         """Upsert one batch in one transaction: the counts, the PMIDs new, and the PMIDs revised."""
@@ -53,7 +55,8 @@ class ArticlesTable(Table):
                 elif known[pmid] != digest:
                     db["articles"].update(
                         pmid, {**article_row(article, digest), "last_seen_run": run_id, "changed_run": run_id})
-                    self.store.evidence.drop([pmid])
+                    if article.retracted:
+                        self.store.evidence.drop([pmid])
                     counts.updated += 1
                     saved.revised.append(pmid)
                 else:

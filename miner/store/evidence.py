@@ -1,7 +1,10 @@
 """The `evidence` and `mentions` tables, and the lexicon tables `markers` and `cancers`.
 
-Evidence is upserted by (pmid, marker, cancer, use): a row that comes out the same keeps the run that
-first found it, so "what is new since run N" stays true across re-extractions.
+Evidence is upserted by (pmid, marker, cancer, use): a row keeps the run that first found it, and moves
+to the current run only when its finding changed, so "what is new since run N" stays true across
+re-extractions with another extractor; `extractor_version` is the extractor that last confirmed it. A
+row a re-extraction no longer finds is removed, unless a reviewer accepted or corrected it: it then
+stays, flagged `unconfirmed`.
 """
 
 from __future__ import annotations
@@ -14,14 +17,17 @@ from miner.store.tables import Table, marks
 Key = tuple[str, str, str]
 """(marker, cancer, use)"""
 
-EVIDENCE_CONTENT = ("marker_surface", "marker_category", "candidate", "finding", "direction", "sample",
-                    "confidence", "sentence", "sentence_start", "sentence_end", "cues", "extractor_version")
-"""The columns whose change makes an evidence row 'changed' (and moves it to the current run)."""
+EVIDENCE_CONTENT = ("finding",)
+"""The columns (besides the key) whose change makes an evidence row 'changed' (and moves it to the current run)."""
+EVIDENCE_DETAILS = ("marker_surface", "marker_category", "candidate", "direction", "sample", "confidence",
+                    "sentence", "sentence_start", "sentence_end", "cues", "extractor_version")
+"""The columns updated in place when they change, the row keeping its run."""
 
 
 @dataclass
 class EvidenceRow:
-    """An evidence row of an active article, with the article's year and title (what exports write)."""
+    """An evidence row of an active article, with the article's year and title and the reviewer's verdict
+    applied (what exports write): rejected rows are left out, corrected rows carry the reviewer's values."""
 
     pmid: str
     marker: str
@@ -40,6 +46,10 @@ class EvidenceRow:
     title: str | None
     extractor_version: str
     run_id: int
+    verdict: str | None
+    """accepted, corrected, or None (not reviewed)."""
+    unconfirmed: int
+    """1 when the article's latest extraction no longer finds the row (kept for a reviewer's verdict)."""
 
 
 @dataclass
@@ -110,37 +120,45 @@ class EvidenceTable(Table):
                 new_rows.append(row)
                 written += 1
             elif any(old[c] != row[c] for c in EVIDENCE_CONTENT):
-                self.db["evidence"].update(old["id"], row)
+                self.db["evidence"].update(old["id"], {**row, "unconfirmed": 0})
                 written += 1
-        gone = [existing[k]["id"] for k in existing.keys() - wanted.keys()]
+            elif old["unconfirmed"] or any(old[c] != row[c] for c in EVIDENCE_DETAILS):
+                self.db["evidence"].update(old["id"], {**{c: row[c] for c in EVIDENCE_DETAILS}, "unconfirmed": 0})
+        missing = [r for k, r in existing.items() if k not in wanted]
+        kept = self.store.curation.endorsed([(r["pmid"], r["marker"], r["cancer"], r["use"]) for r in missing])
+        if kept:
+            ids = [r["id"] for r in missing if (r["pmid"], r["marker"], r["cancer"], r["use"]) in kept]
+            self.db.execute(f"update evidence set unconfirmed = 1 where id in ({marks(ids)})", ids)
+        gone = [r["id"] for r in missing if (r["pmid"], r["marker"], r["cancer"], r["use"]) not in kept]
         if gone:
             self.db.execute(f"delete from evidence where id in ({marks(gone)})", gone)
         return written
 
     def rows(self, cancer: str | None = None, use: str | None = None, min_articles: int = 1) -> Iterator[EvidenceRow]:
-        """Evidence of active articles, with the article's year and title, filtered as asked."""
+        """Evidence of active articles, with the article's year and title and the verdicts applied,
+        filtered as asked."""
         where, args = filters("e.", cancer, use)
-        where.append("a.status = 'active'")
         join = ""
         if min_articles > 1:
             join = "join summary s on s.marker = e.marker and s.cancer = e.cancer and s.use = e.use "
             where.append("s.articles >= ?")
             args.append(min_articles)
-        sql = (f"select e.*, a.year, a.title from evidence e join articles a on a.pmid = e.pmid {join}"
-               f"where {' and '.join(where)} order by e.marker, e.cancer, e.use, e.pmid")
+        sql = (f"select e.* from evidence_curated e {join}" + (f"where {' and '.join(where)} " if where else "")
+               + "order by e.marker, e.cancer, e.use, e.pmid")
         names = [f.name for f in fields(EvidenceRow)]
         for row in self.db.query(sql, args):
             yield EvidenceRow(**{c: row[c] for c in names})
 
     def since(self, run_id: int) -> list[EvidenceDetail]:
-        """Evidence of active articles added or changed after run ``run_id``."""
+        """Evidence of active articles added or changed after run ``run_id``, verdicts applied."""
+        names = ", ".join(f.name for f in fields(EvidenceDetail))
         return [EvidenceDetail(**row) for row in self.db.query(
-            "select * from evidence_detail where run_id > ? order by marker, cancer, use, pmid", [run_id])]
+            f"select {names} from evidence_curated where run_id > ? order by marker, cancer, use, pmid", [run_id])]
 
     def keys_until(self, run_id: int) -> set[Key]:
-        """The (marker, cancer, use) of evidence rows found in run ``run_id`` or before."""
+        """The (marker, cancer, use) of evidence rows found in run ``run_id`` or before, verdicts applied."""
         return {tuple(r) for r in self.db.execute(
-            "select distinct marker, cancer, use from evidence where run_id <= ?", [run_id])}
+            "select distinct marker, cancer, use from evidence_curated where run_id <= ?", [run_id])}
 
     @property
     def count(self) -> int:

@@ -7,10 +7,10 @@ rewrites a table (``rewrites=True``) gets a backup copy of the database written 
 
 To add one::
 
-    @migration(3)
-    def add_curation(db: Database) -> None:
-        \"\"\"The curation table: reviewer verdicts on summary rows.\"\"\"
-        db["curation"].create({...}, pk=...)
+    @migration(5)
+    def add_marker_notes(db: Database) -> None:
+        \"\"\"A free-text note on each marker.\"\"\"
+        db["markers"].add_column("note", str)
 """
 
 from __future__ import annotations
@@ -148,3 +148,50 @@ def add_expression_of_concern(db: Database) -> None:
     """Add articles.expression_of_concern_in: the notices of an expression of concern about an article (JSON
     list of PMIDs or citations), kept like retracted_by."""
     db["articles"].add_column("expression_of_concern_in", str)
+
+
+@migration(4)
+def add_curation(db: Database) -> None:
+    """Reviewers' verdicts (`curation`), releases (`releases`), evidence kept for its verdict though no
+    longer found (`evidence.unconfirmed`), curated and uncurated counts in the summary, and the
+    `evidence_curated` view (verdicts applied) that the summary and exports read."""
+    db["curation"].create(
+        {"pmid": str, "marker": str, "cancer": str, "use": str, "verdict": str, "corrected_marker": str,
+         "corrected_cancer": str, "corrected_use": str, "corrected_finding": str, "note": str,
+         "reviewer": str, "decided": str},
+        pk=("pmid", "marker", "cancer", "use"), if_not_exists=True,
+    )
+    db["curation"].create_index(["verdict"], if_not_exists=True)
+    db["releases"].create(
+        {"version": int, "released": str, "path": str, "manifest": str, "rows": str},
+        pk="version", if_not_exists=True,
+    )
+    db.execute("alter table evidence add column unconfirmed integer not null default 0")
+    db.execute("alter table summary add column curated int")
+    db.execute("alter table summary add column uncurated int")
+    db.execute("update summary set curated = 0, uncurated = (select count(*) from evidence e join articles a"
+               " on a.pmid = e.pmid and a.status = 'active' where e.marker = summary.marker"
+               " and e.cancer = summary.cancer and e.use = summary.use)")
+    db.execute("drop view if exists evidence_detail")
+    db.execute(
+        "create view evidence_detail as select e.id, e.pmid, a.year, a.journal, a.title,"
+        " e.marker, e.marker_category, e.candidate, e.cancer, e.use, e.finding, e.direction, e.sample,"
+        " e.confidence, e.sentence, e.run_id, c.verdict, c.corrected_marker, c.corrected_cancer,"
+        " c.corrected_use, c.corrected_finding, c.note"
+        " from evidence e join articles a on a.pmid = e.pmid"
+        " left join curation c on c.pmid = e.pmid and c.marker = e.marker and c.cancer = e.cancer"
+        " and c.use = e.use where a.status = 'active'")
+    db.execute(
+        "create view evidence_curated as select e.id, e.pmid,"
+        " coalesce(c.corrected_marker, e.marker) as marker, e.marker_surface,"
+        " coalesce(m.category, e.marker_category) as marker_category, e.candidate,"
+        " coalesce(c.corrected_cancer, e.cancer) as cancer, coalesce(c.corrected_use, e.use) as use,"
+        " coalesce(c.corrected_finding, e.finding) as finding, e.direction, e.sample, e.confidence,"
+        " e.sentence, e.sentence_start, e.sentence_end, e.cues, e.extractor_version, e.run_id,"
+        " a.year, a.title, a.journal, c.verdict,"
+        " e.unconfirmed"
+        " from evidence e join articles a on a.pmid = e.pmid and a.status = 'active'"
+        " left join curation c on c.pmid = e.pmid and c.marker = e.marker and c.cancer = e.cancer"
+        " and c.use = e.use"
+        " left join markers m on m.marker = c.corrected_marker"
+        " where c.verdict is null or c.verdict != 'rejected'")

@@ -1,4 +1,6 @@
-"""The `summary` table: one row per (marker, cancer, use) over the evidence of active articles."""
+"""The `summary` table: one row per (marker, cancer, use) over the evidence of active articles, with the
+reviewers' verdicts applied (view `evidence_curated`: rejected rows left out, corrected rows under the
+reviewer's values)."""
 
 from __future__ import annotations
 
@@ -27,6 +29,9 @@ class SummaryRow:
     sentence_pmid: str | None
     first_run: int | None
     last_run: int | None
+    curated: int | None = 0
+    """Evidence rows with a reviewer's verdict (accepted or corrected)."""
+    uncurated: int | None = 0
 
     @property
     def key(self) -> Key:
@@ -62,10 +67,10 @@ class SummaryTable(Table):
 SUMMARY_SQL = """
 insert into summary
 with active as (
-    select e.*, a.year,
+    select e.*,
            row_number() over (partition by e.marker, e.cancer, e.use
-                              order by e.finding = 'supports' desc, e.confidence desc, a.year desc, e.pmid) as rank
-    from evidence e join articles a on a.pmid = e.pmid and a.status = 'active'
+                              order by e.finding = 'supports' desc, e.confidence desc, e.year desc, e.pmid) as rank
+    from evidence_curated e
 )
 select x.marker, coalesce(m.category, max(x.marker_category)), x.cancer, x.use,
        count(distinct x.pmid),
@@ -77,7 +82,8 @@ select x.marker, coalesce(m.category, max(x.marker_category)), x.cancer, x.use,
        max(x.candidate),
        max(case when x.rank = 1 then x.sentence end),
        max(case when x.rank = 1 then x.pmid end),
-       min(x.run_id), max(x.run_id)
+       min(x.run_id), max(x.run_id),
+       count(x.verdict), count(*) - count(x.verdict)
 from (select * from active order by marker, cancer, use, rank) x
 left join markers m on m.marker = x.marker
 group by x.marker, x.cancer, x.use
