@@ -27,6 +27,8 @@ from miner.nlp.pipeline import ArticleText, analyse, build_pipeline
 from miner.nlp.relations import Relation
 from miner.nlp.scoring import Model, score_candidates
 from miner.pubmed import Article, SourceError, parse_file
+from miner.review import verdict_labels
+from miner.store import Store
 
 REGULARISATION = 0.1
 """scikit-learn's C: chosen by cross-validation on the annotated sets (0.03–1 tried)."""
@@ -70,27 +72,44 @@ def gold_key(pmid: str, marker: str, cancer: str, use: str) -> tuple:
 
 
 def read_training_set(gold: list[dict], articles: Iterable[ArticleText], sources: list[dict] | None = None,
-                      keep_views: bool = False) -> TrainingSet:
-    """Each annotated abstract's candidates, featurised and labelled. Abstracts without text are skipped."""
+                      keep_views: bool = False, verdicts: list[dict] | None = None) -> TrainingSet:
+    """Each annotated abstract's candidates, featurised and labelled. Abstracts without text are skipped.
+
+    ``gold`` annotates abstracts completely: a candidate it does not list is a negative. ``verdicts``
+    (reviewers' labels: pmid, marker, cancer, use, label) are partial: in an abstract the gold does not
+    cover, only the candidates a reviewer judged become examples."""
     by_pmid = {str(g["pmid"]): g for g in gold}
-    texts = [a for a in articles if a.pmid in by_pmid]
+    judged: dict[str, dict[tuple, int]] = {}
+    for v in verdicts or []:
+        if str(v["pmid"]) not in by_pmid:
+            judged.setdefault(str(v["pmid"]), {})[gold_key(str(v["pmid"]), v["marker"], v["cancer"], v["use"])] = \
+                int(v["label"])
+    texts = [a for a in articles if a.pmid in by_pmid or a.pmid in judged]
     nlp = build_pipeline(score=False)
     abstracts = []
     for analysed in analyse(nlp, texts):
-        relations = by_pmid[analysed.pmid].get("relations", [])
-        wanted = {gold_key(analysed.pmid, r["marker"], r["cancer"], r["use"]) for r in relations}
-        examples = [Example(analysed.pmid, c, f, int(gold_key(analysed.pmid, c.marker, c.cancer, c.use) in wanted))
-                    for c, f in featurize(analysed.view)]
-        abstracts.append(AnnotatedAbstract(analysed.pmid, examples, relations,
-                                           analysed.view if keep_views else None))
+        pmid = analysed.pmid
+        featurized = [(gold_key(pmid, c.marker, c.cancer, c.use), c, f) for c, f in featurize(analysed.view)]
+        if pmid in by_pmid:
+            relations = by_pmid[pmid].get("relations", [])
+            wanted = {gold_key(pmid, r["marker"], r["cancer"], r["use"]) for r in relations}
+            examples = [Example(pmid, c, f, int(key in wanted)) for key, c, f in featurized]
+        else:
+            labels = judged[pmid]
+            examples = [Example(pmid, c, f, labels[key]) for key, c, f in featurized if key in labels]
+            relations = [{"marker": c.marker, "cancer": c.cancer, "use": c.use} for e in examples if e.label
+                         for c in [e.candidate]]
+        if examples:
+            abstracts.append(AnnotatedAbstract(pmid, examples, relations, analysed.view if keep_views else None))
     abstracts.sort(key=lambda a: a.pmid)
     return TrainingSet(abstracts, sources or [])
 
 
-def read_annotated(gold_files: Sequence[Path], article_files: Sequence[Path], keep_views: bool = False
-                   ) -> TrainingSet:
+def read_annotated(gold_files: Sequence[Path], article_files: Sequence[Path], keep_views: bool = False,
+                   verdicts_db: Path | None = None) -> TrainingSet:
     """The training set from annotation files (JSON Lines: pmid, relations) and the articles' PubMed XML or
-    MEDLINE files. Raises ValueError for an unreadable file or annotations without any article text."""
+    MEDLINE files, and the reviewers' verdicts in a miner database (its articles' texts with them). Raises
+    ValueError for an unreadable file or annotations without any article text."""
     gold: list[dict] = []
     for path in gold_files:
         gold.extend(read_gold(path))
@@ -100,11 +119,18 @@ def read_annotated(gold_files: Sequence[Path], article_files: Sequence[Path], ke
             articles.extend(r for r in parse_file(path) if isinstance(r, Article))
         except (OSError, SourceError) as exc:
             raise ValueError(f"cannot read the articles file {path}: {exc}") from None
-    annotated = {str(g["pmid"]) for g in gold}
+    verdicts: list[dict] = []
+    if verdicts_db is not None:
+        store = Store(verdicts_db, write=False)
+        verdicts = verdict_labels(store)
+        articles.extend(store.articles.texts(sorted({v["pmid"] for v in verdicts})))
+    annotated = {str(g["pmid"]) for g in gold} | {v["pmid"] for v in verdicts}
     if not annotated & {a.pmid for a in articles}:
         raise ValueError("none of the annotated PMIDs is among the articles given")
     sources = [{"file": p.name, "sha256": _digest(p)} for p in (*gold_files, *article_files)]
-    return read_training_set(gold, articles, sources, keep_views)
+    if verdicts_db is not None:
+        sources.append({"verdicts": verdicts_db.name, "labels": len(verdicts)})
+    return read_training_set(gold, articles, sources, keep_views, verdicts)
 
 
 def _digest(path: Path) -> str:

@@ -3,6 +3,7 @@ the threshold and --min-confidence, a bad model file, and `miner explain`'s cand
 
 from __future__ import annotations
 
+import csv
 import json
 import sqlite3
 from pathlib import Path
@@ -225,3 +226,22 @@ def test_held_out_quality_on_the_annotated_sets() -> None:
     scores = json.loads(result.output)
     assert scores["marker"]["f1"] >= 0.84
     assert scores["marker+cancer+use"]["f1"] >= 0.72
+
+
+def test_train_learns_from_reviewers_verdicts(extracted: Path, tmp_path: Path) -> None:
+    from tests.test_review import fill
+
+    sheet = tmp_path / "sheet.csv"
+    invoke("review", "export", "--db", str(extracted), "--out", str(sheet))
+    with sheet.open(newline="", encoding="utf-8") as fh:
+        lines = list(csv.DictReader(fh))
+    judged = {row["pmid"]: {"verdict": "accepted" if row["use"] == "diagnosis" else "rejected"} for row in lines}
+    fill(sheet, judged)
+    assert invoke("review", "import", str(sheet), "--db", str(extracted)).exit_code == 0
+    result = invoke("train", "--verdicts", str(extracted), "--out", str(tmp_path / "m.json"))
+    assert result.exit_code == 0, result.output
+    model = json.loads((tmp_path / "m.json").read_text())
+    assert model["metadata"]["abstracts"] == len(judged)
+    assert model["metadata"]["trained_on"] == [{"verdicts": "ev.db", "labels": len(lines)}]
+    nothing = invoke("train", "--out", str(tmp_path / "n.json"))
+    assert nothing.exit_code == 2 and "--verdicts" in nothing.output

@@ -11,10 +11,12 @@ import click
 from miner.cli import BadUsage, db_option, handle_errors, logging_options, settings_from
 from miner.store import Store
 
-gold_option = click.option(
-    "--gold", "gold_files", multiple=True, required=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Annotated abstracts (JSON Lines: pmid, relations of marker, cancer, use); repeatable.")
+
+def gold_option(required: bool):  # noqa: ANN201 - a click option
+    return click.option(
+        "--gold", "gold_files", multiple=True, required=required,
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        help="Annotated abstracts (JSON Lines: pmid, relations of marker, cancer, use); repeatable.")
 articles_option = click.option(
     "--articles", "article_files", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="The annotated abstracts' texts: PubMed XML (.xml, .xml.gz) or MEDLINE files; repeatable.")
@@ -26,24 +28,27 @@ def register_commands(cli: click.Group) -> None:
 
 
 @click.command()
-@gold_option
+@gold_option(required=False)
 @articles_option
+@click.option("--verdicts", "verdicts_db", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              metavar="DB", help="Also learn from the reviewers' verdicts stored in this miner database "
+                                 "(`miner review`): accepted rows as positives, rejected ones as negatives.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
               help="Model file to write (default: the scorer the package ships, corpora/scorer.json).")
 @click.option("--regularisation", type=click.FloatRange(min=0, min_open=True), metavar="C",
               help="Inverse regularisation strength of the logistic regression (default 0.1).")
 @logging_options
 @handle_errors
-def train(gold_files: tuple[Path, ...], article_files: tuple[Path, ...], out: Path | None,
+def train(gold_files: tuple[Path, ...], article_files: tuple[Path, ...], verdicts_db: Path | None, out: Path | None,
           regularisation: float | None) -> None:
     """Fit the relation scorer on annotated abstracts and write its model (JSON). The same data gives the
     same file; the model's threshold is chosen by cross-validation."""
     from miner import learn
     from miner.nlp.scoring import model_path
 
-    if not article_files:
-        raise click.UsageError("give the annotated abstracts' texts with --articles")
-    training = _annotated(gold_files, article_files, keep_views=False)
+    if not verdicts_db and not (gold_files and article_files):
+        raise BadUsage("give annotated abstracts (--gold with their texts, --articles) or --verdicts")
+    training = _annotated(gold_files, article_files, keep_views=False, verdicts_db=verdicts_db)
     model = learn.fit(training, regularisation or learn.REGULARISATION)
     path = out or model_path()
     try:
@@ -56,7 +61,7 @@ def train(gold_files: tuple[Path, ...], article_files: tuple[Path, ...], out: Pa
 
 
 @click.command()
-@gold_option
+@gold_option(required=True)
 @articles_option
 @click.option("--cv", "folds", type=click.IntRange(2, 50), metavar="K",
               help="Cross-validate the scorer on the annotated abstracts given with --articles: K folds by "
@@ -118,10 +123,11 @@ def _read_gold(path: Path) -> list[dict]:
         raise BadUsage(str(exc)) from None
 
 
-def _annotated(gold_files: tuple[Path, ...], article_files: tuple[Path, ...], keep_views: bool):  # noqa: ANN202
+def _annotated(gold_files: tuple[Path, ...], article_files: tuple[Path, ...], keep_views: bool,  # noqa: ANN202
+               verdicts_db: Path | None = None):
     from miner.learn import read_annotated
 
     try:
-        return read_annotated(gold_files, article_files, keep_views)
+        return read_annotated(gold_files, article_files, keep_views, verdicts_db)
     except ValueError as exc:
         raise BadUsage(str(exc)) from None
