@@ -99,7 +99,7 @@ def read_training_set(gold: list[dict], articles: Iterable[ArticleText], sources
             examples = [Example(pmid, c, f, labels[key]) for key, c, f in featurized if key in labels]
             relations = [{"marker": c.marker, "cancer": c.cancer, "use": c.use} for e in examples if e.label
                          for c in [e.candidate]]
-        if examples:
+        if examples or pmid in by_pmid:  # an annotated abstract without candidates still counts its misses
             abstracts.append(AnnotatedAbstract(pmid, examples, relations, analysed.view if keep_views else None))
     abstracts.sort(key=lambda a: a.pmid)
     return TrainingSet(abstracts, sources or [])
