@@ -245,3 +245,16 @@ def test_train_learns_from_reviewers_verdicts(extracted: Path, tmp_path: Path) -
     assert model["metadata"]["trained_on"] == [{"verdicts": "ev.db", "labels": len(lines)}]
     nothing = invoke("train", "--out", str(tmp_path / "n.json"))
     assert nothing.exit_code == 2 and "--verdicts" in nothing.output
+
+
+def test_the_shipped_model_is_what_train_writes(tmp_path: Path) -> None:
+    """`miner train` on ../shared's annotated abstracts reproduces corpora/scorer.json byte for byte."""
+    from miner.nlp.scoring import model_path
+
+    files = [str(shared_file(f)) for f in ("eval/dev_gold.jsonl", "eval/train_gold.jsonl",
+                                             "corpus/dev_pubmed.xml", "corpus/train_pubmed.xml")]
+    out = tmp_path / "scorer.json"
+    result = invoke("train", "--gold", files[0], "--gold", files[1], "--articles", files[2], "--articles", files[3],
+                    "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes() == model_path().read_bytes(), "the shipped model is stale: run `miner train`"
