@@ -160,8 +160,11 @@ def _group_covers(group: str, mention: MarkerMention) -> bool:
 
 
 def candidates(view: AbstractView) -> list[Candidate]:
-    """Every (marker, cancer, use) the abstract could support."""
+    """Every (marker, cancer, use) the abstract could support: none in an abstract that never speaks of
+    bone involvement (metastasis to bone, bone marrow, or the bone disease of myeloma)."""
     found: list[Candidate] = []
+    if not view.flags & {"bone", "bone_disease"}:
+        return found
     for marker in view.measured:
         cancers = list(view.study_cancers)
         for sentence in view.sentences:
