@@ -63,6 +63,8 @@ class Sentence:
     samples: list[Span] = field(default_factory=list)
     groups: dict[str, str] = field(default_factory=dict)
     """Markers this sentence reaches through a group phrase, with the phrase."""
+    correlate_end: int | None = None
+    """Where "correlated with" ends, in a sentence naming two markers or more (document offset)."""
     excluded: frozenset[str] = frozenset()
     """Markers named after 'except' / 'other than': outside the group's statement."""
 
@@ -110,6 +112,9 @@ def read_abstract(doc: Doc, lexicon: Lexicon, title_end: int, text: str, roles: 
             samples=[e for e in in_sent if e.label_ == "SAMPLE"]))
     _resolve_groups(sentences, measured, lexicon)
     for sentence in sentences:  # flags are read where a marker is named or reached
+        if len({m.marker for m in sentence.markers}) > 1 and (
+                span := lexicon.first_cue_span("grammar", "correlate", sentence.text)):
+            sentence.correlate_end = sentence.start + span[1]
         if sentence.markers or sentence.groups:
             sentence.flags = frozenset(f"{group}.{name}" for group, name in SENTENCE_FLAGS
                                        if lexicon.has(group, name, sentence.text))

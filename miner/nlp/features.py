@@ -81,11 +81,25 @@ def _marker_features(view: AbstractView, marker: str, n_markers: int,
         features[f"group@{role}"] = 1.0
     if excluded:
         features["marker:excepted"] = 1.0
+    reporting = [s for s in direct if s.role in ("result", "conclusion")]
+    if reporting and all(_only_a_correlate(s, marker) for s in reporting):
+        features["marker:only_a_correlate"] = 1.0
     if any(m == marker for m, _, _ in rules):
         features["rules:marker"] = 1.0
     for flag in view.flags:
         features[f"abstract:{flag}"] = 1.0
     return features, direct, grouped
+
+
+def _only_a_correlate(sentence: Sentence, marker: str) -> bool:
+    """Whether a sentence names the marker only after "correlated with", another marker before it: the
+    other marker is being evaluated, this one is its yardstick."""
+    at = sentence.correlate_end
+    if at is None:
+        return False
+    mine = [m.span.start_char for m in sentence.markers if m.marker == marker]
+    return all(start >= at for start in mine) and any(
+        m.span.start_char < at for m in sentence.markers if m.marker != marker)
 
 
 def _use_features(view: AbstractView, candidate: Candidate, direct: list[Sentence], grouped: list[Sentence],

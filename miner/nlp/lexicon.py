@@ -87,8 +87,13 @@ class Lexicon:
 
     def first_cue(self, group: str, name: str, text: str) -> str | None:
         """The first cue of one kind in a text, as written there."""
+        span = self.first_cue_span(group, name, text)
+        return text[span[0] : span[1]] if span else None
+
+    def first_cue_span(self, group: str, name: str, text: str) -> tuple[int, int] | None:
+        """Where the first cue of one kind in a text starts and ends."""
         match = self.combined[(group, name)].search(text)
-        return text[match.start() : match.end()] if match else None
+        return match.span() if match else None
 
     def cue_starts(self, group: str, name: str, text: str) -> list[int]:
         """Where each cue of one kind starts in a text."""
