@@ -14,6 +14,7 @@ from click.testing import CliRunner, Result
 from miner.cli import cli
 from miner.learn import folds_by_abstract
 from miner.nlp.candidates import candidates
+from miner.nlp.features import FEATURES_VERSION
 from miner.nlp.pipeline import analyse, build_pipeline
 from miner.standin import article_xml, pubmed_set
 from miner.store import Abstract
@@ -193,7 +194,8 @@ def test_min_confidence_overrides_the_threshold_and_re_extracts(extracted: Path)
     assert rows(extracted, "select min(confidence) >= 0.05 from evidence") == [(1,)]
 
 
-@pytest.mark.parametrize("content", [None, "{not json", '{"format": 1, "features_version": "1"}',
+@pytest.mark.parametrize("content", [None, "{not json", f'{{"format": 1, "features_version": "{FEATURES_VERSION}"}}',
+                                     '{"format": 1, "features_version": "0", "weights": {}}',
                                      '{"format": 99, "weights": {}}'])
 def test_a_missing_or_corrupt_model_is_a_clear_error_and_loses_nothing(extracted: Path, tmp_path: Path,
                                                                       content: str | None) -> None:

@@ -15,20 +15,15 @@ likely a marker is to be reported on at all and for which use.
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 
 from miner.nlp.candidates import AbstractView, Candidate, Sentence, candidates
 from miner.nlp.relations import USES
 
-FEATURES_VERSION = "1"
+FEATURES_VERSION = "2"
 """Bump when the features change: a model trained on other features cannot be used."""
 
 EVIDENCE_ROLES = ("title", "objective", "result", "conclusion")
-WORD = re.compile(r"[A-Za-z][a-z]{2,}")
-STOP_WORDS = frozenset({
-    "the", "and", "was", "were", "with", "for", "that", "this", "from", "than", "are", "patients", "have", "has", "had",
-    "which", "these", "those", "their", "its", "been", "not", "but", "also", "between", "all", "who", "our", "study"})
 RuleScores = dict[tuple[str, str, str], float]
 """The hand rules' relations: (marker, cancer, use) → confidence."""
 
@@ -131,11 +126,6 @@ def _use_features(view: AbstractView, candidate: Candidate, direct: list[Sentenc
                     features[f"{kind}:change"] = 1.0
                     if s.flags & {"grammar.timepoints", "grammar.on_treatment"}:
                         features[f"{kind}:change_over_time"] = 1.0
-    for kind, sentences in (("word", direct), ("group_word", grouped)):
-        for s in sentences:
-            if s.role in EVIDENCE_ROLES:
-                for word in _words(s.text):
-                    features[f"{kind}:{word}"] = 1.0
     for s in cue_sentences[use]:
         if s.role in EVIDENCE_ROLES:
             features[f"abstract_cue@{s.role}"] = 1.0
@@ -164,10 +154,6 @@ def _use_features(view: AbstractView, candidate: Candidate, direct: list[Sentenc
     for flag in view.flags:
         features[f"abstract:{flag}"] = 1.0
     return features
-
-
-def _words(text: str) -> set[str]:
-    return {w.lower() for w in WORD.findall(text)} - STOP_WORDS
 
 
 def _cancer_features(view: AbstractView, candidate: Candidate, direct: list[Sentence], grouped: list[Sentence],
