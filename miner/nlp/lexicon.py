@@ -62,7 +62,9 @@ class Lexicon:
     def __post_init__(self) -> None:
         for group, table in self.cues.items():
             for name, patterns in table.items():
-                self.combined[(group, name)] = CaselessPattern(combine([p.pattern for p in patterns]))
+                shared, others = arrange([p.pattern for p in patterns])
+                parts = [CaselessPattern(p) for p in ([shared] if shared else []) + others] if others else []
+                self.combined[(group, name)] = CaselessPattern(join(shared, others), parts)
         for marker in self.markers.values():
             for synonym in marker.synonyms:
                 self.marker_keys.setdefault(fold(synonym), marker.name)
@@ -78,21 +80,24 @@ class Lexicon:
         return self.cancer_keys.get(fold(name))
 
     def has(self, group: str, name: str, text: str) -> bool:
-        """Whether a text holds any cue of one kind (one search of all the patterns at once)."""
+        """Whether a text holds any cue of one kind (see ``CaselessPattern.occurs``)."""
         return _found(self.combined[(group, name)], text)
 
     def cue(self, group: str, name: str, text: str) -> list[str]:
         """The cue words of one kind found in a text (one pass of the combined pattern)."""
-        return list(_cue_list(self.combined[(group, name)], text))
+        pattern = self.combined[(group, name)]
+        return list(_cue_list(pattern, text)) if _found(pattern, text) else []
 
     def first_cue(self, group: str, name: str, text: str) -> str | None:
         """The first cue of one kind in a text, as written there."""
-        match = self.combined[(group, name)].search(text)
+        pattern = self.combined[(group, name)]
+        match = pattern.search(text) if _found(pattern, text) else None
         return text[match.start() : match.end()] if match else None
 
     def cue_starts(self, group: str, name: str, text: str) -> list[int]:
         """Where each cue of one kind starts in a text."""
-        return [m.start() for m in self.combined[(group, name)].finditer(text)]
+        pattern = self.combined[(group, name)]
+        return [m.start() for m in pattern.finditer(text)] if _found(pattern, text) else []
 
 
 class CaselessPattern:
@@ -100,10 +105,18 @@ class CaselessPattern:
     text, which is faster: the same matches at the same offsets, but the groups' texts are lowercased, so
     read anything whose case matters from the text by offsets."""
 
-    def __init__(self, pattern: str) -> None:
+    def __init__(self, pattern: str, parts: list[CaselessPattern] | None = None) -> None:
         self.regex = re.compile(pattern, re.IGNORECASE)
         folded = fold_pattern(pattern)
         self.folded = re.compile(folded) if folded is not None else None
+        self.parts = parts or [self]
+
+    def occurs(self, text: str) -> bool:
+        """Whether the pattern matches anywhere in the text. A combined pattern whose alternatives do not all
+        start at a word boundary is searched as its parts (``arrange``) one after another: each part on its own
+        is searched much faster (a literal start such as 'receiver operating' or '+BM' is looked for directly,
+        not tried at every character), and the whole matches where any part matches."""
+        return any(part.search(text) is not None for part in self.parts)
 
     def search(self, text: str) -> re.Match[str] | None:
         regex, target = self._choose(text)
@@ -123,7 +136,7 @@ class CaselessPattern:
 def _found(pattern: CaselessPattern, text: str) -> bool:
     """Cached within a document (see ``forget_cues``): the rules, the candidates and the features read
     the same sentences for the same cues."""
-    return pattern.search(text) is not None
+    return pattern.occurs(text)
 
 
 @lru_cache(maxsize=1024)
@@ -169,6 +182,17 @@ def combine(patterns: list[str]) -> str:
     so that the search gives up at once inside words instead of trying every pattern at every letter.
     The others follow in their order; the first of them, when they start with lookbehinds and a word
     boundary, join the shared ``\\b`` at its end (the same alternatives in the same order)."""
+    return join(*arrange(patterns))
+
+
+def join(shared: str | None, others: list[str]) -> str:
+    """The combined regex of ``arrange``'s parts."""
+    return "|".join(([shared] if shared else []) + [f"(?:{p})" for p in others])
+
+
+def arrange(patterns: list[str]) -> tuple[str | None, list[str]]:
+    """``combine``'s parts: the alternatives that share the leading ``\\b`` as one regex (None if there are
+    none), and the other patterns."""
     at_word, others = [], []
     for pattern in patterns:
         if pattern.startswith("\\b") and not _top_level_alternation(pattern):
@@ -177,12 +201,11 @@ def combine(patterns: list[str]) -> str:
             others.append(pattern)
     while others and not _top_level_alternation(others[0]) and (lead := LOOKBEHINDS_AT_WORD.match(others[0])):
         at_word.append(lead.group(1) + others.pop(0)[lead.end() :])
-    parts = [f"(?:{p})" for p in others]
-    if at_word:
-        shared = f"(?:{'|'.join(f'(?:{p})' for p in at_word)})"
-        firsts = _first_letters(shared)
-        parts.insert(0, f"\\b(?=[{firsts}]){shared}" if firsts else f"\\b{shared}")
-    return "|".join(parts)
+    if not at_word:
+        return None, others
+    shared = f"(?:{'|'.join(f'(?:{p})' for p in at_word)})"
+    firsts = _first_letters(shared)
+    return (f"\\b(?=[{firsts}]){shared}" if firsts else f"\\b{shared}"), others
 
 
 def _first_letters(pattern: str) -> str | None:
