@@ -57,9 +57,17 @@ def doc_text(doc: Doc) -> str:
 
 
 def token_texts(doc: Doc) -> list[str]:
-    """Each token's text, sliced from the document's text (no Token objects are made)."""
-    text = doc_text(doc)
-    return [text[start : start + length] for start, length in doc.to_array([IDX, LENGTH]).tolist()]
+    """Each token's text, sliced from the document's text (no Token objects are made). Kept in
+    ``doc.user_data`` for the next component that asks (the entity finder drops it when done)."""
+    texts = doc.user_data.get(TOKEN_TEXTS)
+    if texts is None:
+        text, columns = doc_text(doc), doc.to_array([IDX, LENGTH])
+        starts, lengths = columns[:, 0].tolist(), columns[:, 1].tolist()
+        texts = doc.user_data[TOKEN_TEXTS] = [text[s : s + n] for s, n in zip(starts, lengths, strict=True)]
+    return texts
+
+
+TOKEN_TEXTS = "token_texts"
 
 
 def _short(synonym: str) -> bool:
@@ -137,6 +145,7 @@ class EntityFinder:
         rejected.extend(in_ratios)
         doc.spans["entities"] = kept
         doc.spans["rejected"] = rejected
+        doc.user_data.pop(TOKEN_TEXTS, None)
         if Doc.has_extension("abbreviations"):
             self._serialisable_abbreviations(doc)
         return doc

@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from functools import lru_cache
 
 from miner.nlp.candidates import AbstractView, Candidate, Sentence, candidates
 from miner.nlp.relations import USES
@@ -152,7 +153,9 @@ def _use_features(view: AbstractView, candidate: Candidate, direct: list[Sentenc
     return features
 
 
+@lru_cache(maxsize=4096)
 def _words(text: str) -> set[str]:
+    """Cached: a sentence's words are read for each of its candidates (callers must not change the set)."""
     return {w.lower() for w in WORD.findall(text)} - STOP_WORDS
 
 
