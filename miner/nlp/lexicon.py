@@ -110,6 +110,7 @@ class CaselessPattern:
         folded = fold_pattern(pattern)
         self.folded = re.compile(folded) if folded is not None else None
         self.parts = parts or [self]
+        self.needles = _prefilter(folded) if folded is not None else None
 
     def occurs(self, text: str) -> bool:
         """Whether the pattern matches anywhere in the text. A combined pattern whose alternatives do not all
@@ -120,14 +121,17 @@ class CaselessPattern:
 
     def search(self, text: str) -> re.Match[str] | None:
         regex, target = self._choose(text)
-        return regex.search(target)
+        return regex.search(target) if regex is not None else None
 
     def finditer(self, text: str) -> Iterator[re.Match[str]]:
         regex, target = self._choose(text)
-        return regex.finditer(target)
+        return regex.finditer(target) if regex is not None else iter(())
 
-    def _choose(self, text: str) -> tuple[re.Pattern[str], str]:
+    def _choose(self, text: str) -> tuple[re.Pattern[str] | None, str]:
+        """The regex to run and the text to run it on; no regex when the lowercased text lacks every needle."""
         if self.folded is not None and (lowered := _lowered(text)) is not None:
+            if self.needles is not None and not any(needle in lowered for needle in self.needles):
+                return None, lowered
             return self.folded, lowered
         return self.regex, text
 
@@ -249,6 +253,53 @@ def _firsts(items: list) -> set[str] | None:  # items of a parsed pattern: (opco
             continue  # zero-width
         return None
     return None  # the pattern can match the empty string
+
+
+MAX_NEEDLES = 12
+MIN_NEEDLE = 3
+
+
+def _prefilter(folded: str) -> tuple[str, ...] | None:
+    """Needles for a folded pattern: strings one of which is in every text the pattern matches (a literal
+    run every match holds, or one per alternative). Checking them with ``in`` is faster than the regex
+    when there are few and none is short, for a pattern that starts at a word boundary or the text's
+    start (which Python's regex engine tries at every character). None: no prefilter."""
+    try:
+        items = re._parser.parse(folded).data  # type: ignore[attr-defined]
+    except (re.error, AttributeError):
+        return None
+    if not items or items[0][0] is not re._constants.AT:  # type: ignore[attr-defined]
+        return None
+    needles = _needles(list(items))
+    if not needles or len(needles) > MAX_NEEDLES or min(map(len, needles)) < MIN_NEEDLE:
+        return None
+    return tuple(sorted(needles))
+
+
+def _needles(items: list) -> set[str] | None:  # items of a parsed pattern: (opcode, argument) pairs
+    """Strings one of which every match of the parsed (case-sensitive) pattern contains: of the literal runs
+    and required groups in sequence, the set whose shortest string is longest; None if there is none."""
+    constants = re._constants  # type: ignore[attr-defined]
+    choices: list[set[str]] = []
+    run: list[str] = []
+    for op, arg in [*items, (None, None)]:
+        if op is constants.LITERAL:
+            run.append(chr(arg))
+            continue
+        if run:
+            choices.append({"".join(run)})
+            run = []
+        found = None
+        if op is constants.SUBPATTERN:
+            found = _needles(list(arg[3]))
+        elif op is constants.BRANCH:
+            branches = [_needles(list(branch)) for branch in arg[1]]
+            found = None if any(b is None for b in branches) else set().union(*branches)  # type: ignore[arg-type]
+        elif op in (constants.MAX_REPEAT, constants.MIN_REPEAT) and arg[0] >= 1:
+            found = _needles(list(arg[2]))
+        if found:
+            choices.append(found)
+    return max(choices, key=lambda c: (min(map(len, c)), -len(c))) if choices else None
 
 
 FOLD_UNSAFE = re.compile(r"\\[xuUNp]|\(\?P|\(\?[a-zA-Z]|\[[^\]]*[A-Z]-|\[[^\]]*-[A-Z]")
