@@ -23,8 +23,9 @@ FILES = ("markers.csv", "cancers.csv", "samples.csv", "cues.toml", "not_markers.
 GREEK = {"α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "κ": "kappa", "µ": "mu", "μ": "mu"}
 
 
+@lru_cache(maxsize=16384)
 def fold(name: str) -> str:
-    """A lookup key: case, spaces, hyphens, dots and Greek letters folded."""
+    """A lookup key: case, spaces, hyphens, dots and Greek letters folded (cached: the same names recur)."""
     text = unicodedata.normalize("NFKC", name).strip().lower()
     for greek, latin in GREEK.items():
         text = text.replace(greek, latin)
