@@ -86,3 +86,4 @@ def test_cue_prefilters_and_parts_change_no_answer() -> None:
             found = pattern.regex.search(text) is not None
             assert pattern.occurs(text) == found, (key, text)
             assert (pattern.search(text) is not None) == found, (key, text)
+            assert spans(pattern.finditer(text)) == spans(pattern.regex.finditer(text)), (key, text)
