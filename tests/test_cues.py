@@ -70,6 +70,7 @@ def test_needles_are_strings_every_match_holds() -> None:
     assert needles(r"\b(?:(?:kaplan)|(?:\w+ marker)|(?:(the )?x))") == {"kaplan", " marker", "x"}
     assert needles(r"\b(?:(?:kaplan)|(?:\w+))") is None
     assert needles(r"(ab|cd)+ ?e") == {"ab", "cd"}
+    assert needles(r"\b(?:mir|microrna|mirna)-?\d") == {"mir", "microrna", "mirna"}  # parsed as 'mi' + (r|...)
     assert _prefilter(r"\b(?=[k])(?:(?:kaplan)|(?:(os|pfs)\b))") is None  # 'os' is too short to pay
     assert _prefilter(r"\b(?=[k])(?:kaplan|meier)") == ("kaplan", "meier")
     assert _prefilter("receiver operating") is None  # a literal start: the regex engine finds it directly

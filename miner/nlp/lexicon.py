@@ -295,6 +295,10 @@ def _needles(items: list) -> set[str] | None:  # items of a parsed pattern: (opc
             continue
         if run:
             choices.append({"".join(run)})
+            if op is constants.BRANCH:  # a prefix the parser took out of the alternatives: put it back
+                leads = [_literal_start(branch) for branch in arg[1]]
+                if all(leads):
+                    choices.append({"".join(run) + lead for lead in leads})
             run = []
         found = None
         if op is constants.SUBPATTERN:
@@ -307,6 +311,16 @@ def _needles(items: list) -> set[str] | None:  # items of a parsed pattern: (opc
         if found:
             choices.append(found)
     return max(choices, key=lambda c: (min(map(len, c)), -len(c))) if choices else None
+
+
+def _literal_start(items: list) -> str:
+    """The literal characters a parsed pattern starts with."""
+    start = []
+    for op, arg in items:
+        if op is not re._constants.LITERAL:  # type: ignore[attr-defined]
+            break
+        start.append(chr(arg))
+    return "".join(start)
 
 
 FOLD_UNSAFE = re.compile(r"\\[xuUNp]|\(\?P|\(\?[a-zA-Z]|\[[^\]]*[A-Z]-|\[[^\]]*-[A-Z]")
