@@ -86,19 +86,16 @@ class Lexicon:
 
     def cue(self, group: str, name: str, text: str) -> list[str]:
         """The cue words of one kind found in a text (one pass of the combined pattern)."""
-        pattern = self.combined[(group, name)]
-        return list(_cue_list(pattern, text)) if _found(pattern, text) else []
+        return list(_cue_list(self.combined[(group, name)], text))
 
     def first_cue(self, group: str, name: str, text: str) -> str | None:
         """The first cue of one kind in a text, as written there."""
-        pattern = self.combined[(group, name)]
-        match = pattern.search(text) if _found(pattern, text) else None
+        match = self.combined[(group, name)].search(text)
         return text[match.start() : match.end()] if match else None
 
     def cue_starts(self, group: str, name: str, text: str) -> list[int]:
         """Where each cue of one kind starts in a text."""
-        pattern = self.combined[(group, name)]
-        return [m.start() for m in pattern.finditer(text)] if _found(pattern, text) else []
+        return [m.start() for m in self.combined[(group, name)].finditer(text)]
 
 
 class CaselessPattern:
@@ -123,16 +120,21 @@ class CaselessPattern:
         return any(part.search(text) is not None for part in self.parts)
 
     def search(self, text: str) -> re.Match[str] | None:
+        if self._shared_alone(text):
+            return self.shared.search(text)  # type: ignore[union-attr]
         regex, target = self._choose(text)
         return regex.search(target) if regex is not None else None
 
     def finditer(self, text: str) -> Iterator[re.Match[str]]:
-        """The matches in a text. When no other part matches anywhere in it, a combined pattern's matches are
-        its first alternative's (the same matches, groups numbered alike), which is searched alone: faster."""
-        if self.shared is not None and not any(part.search(text) for part in self.parts[1:]):
-            return self.shared.finditer(text)
+        if self._shared_alone(text):
+            return self.shared.finditer(text)  # type: ignore[union-attr]
         regex, target = self._choose(text)
         return regex.finditer(target) if regex is not None else iter(())
+
+    def _shared_alone(self, text: str) -> bool:
+        """When no other part matches anywhere in a text, a combined pattern's matches there are those of its
+        first alternative (the same matches, groups numbered alike), which is faster searched alone."""
+        return self.shared is not None and not any(part.search(text) for part in self.parts[1:])
 
     def _choose(self, text: str) -> tuple[re.Pattern[str] | None, str]:
         """The regex to run and the text to run it on; no regex when the lowercased text lacks every needle."""
