@@ -5,7 +5,16 @@ from __future__ import annotations
 import json
 import re
 
-from miner.nlp.lexicon import CaselessPattern, _first_letters, _needles, _prefilter, combine, fold_pattern, load_lexicon
+from miner.nlp.lexicon import (
+    CaselessPattern,
+    _first_letters,
+    _needles,
+    _prefilter,
+    combine,
+    fold_pattern,
+    load_lexicon,
+    without_groups,
+)
 from tests.conftest import shared_file
 
 TEXTS = [
@@ -88,3 +97,9 @@ def test_cue_prefilters_and_parts_change_no_answer() -> None:
             assert pattern.occurs(text) == found, (key, text)
             assert (pattern.search(text) is not None) == found, (key, text)
             assert spans(pattern.finditer(text)) == spans(pattern.regex.finditer(text)), (key, text)
+
+
+def test_groups_are_dropped_for_existence_but_not_classes_escapes_or_backreferences() -> None:
+    assert without_groups(r"\b(a|b) [(](c)\(d(?:e)") == r"\b(?:a|b) [(](?:c)\(d(?:e)"
+    assert without_groups(r"[]()](x)[^](](y)") == r"[]()](?:x)[^](](?:y)"
+    assert without_groups(r"(a|b)\1") == r"(a|b)\1"

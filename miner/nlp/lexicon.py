@@ -64,8 +64,9 @@ class Lexicon:
         for group, table in self.cues.items():
             for name, patterns in table.items():
                 shared, others = arrange([p.pattern for p in patterns])
-                parts = [CaselessPattern(p) for p in ([shared] if shared else []) + others] if others else []
-                self.combined[(group, name)] = CaselessPattern(join(shared, others), parts, bool(shared))
+                parts = [CaselessPattern(without_groups(p)) for p in ([shared] if shared else []) + others]
+                self.combined[(group, name)] = CaselessPattern(
+                    join(shared, others), parts, CaselessPattern(shared) if shared and others else None)
         for marker in self.markers.values():
             for synonym in marker.synonyms:
                 self.marker_keys.setdefault(fold(synonym), marker.name)
@@ -85,17 +86,20 @@ class Lexicon:
         return _found(self.combined[(group, name)], text)
 
     def cue(self, group: str, name: str, text: str) -> list[str]:
-        """The cue words of one kind found in a text (one pass of the combined pattern)."""
-        return list(_cue_list(self.combined[(group, name)], text))
+        """The cue words of one kind found in a text (read only where ``has`` finds one)."""
+        pattern = self.combined[(group, name)]
+        return list(_cue_list(pattern, text)) if _found(pattern, text) else []
 
     def first_cue(self, group: str, name: str, text: str) -> str | None:
         """The first cue of one kind in a text, as written there."""
-        match = self.combined[(group, name)].search(text)
+        pattern = self.combined[(group, name)]
+        match = pattern.search(text) if _found(pattern, text) else None
         return text[match.start() : match.end()] if match else None
 
     def cue_starts(self, group: str, name: str, text: str) -> list[int]:
         """Where each cue of one kind starts in a text."""
-        return [m.start() for m in self.combined[(group, name)].finditer(text)]
+        pattern = self.combined[(group, name)]
+        return [m.start() for m in pattern.finditer(text)] if _found(pattern, text) else []
 
 
 class CaselessPattern:
@@ -103,20 +107,24 @@ class CaselessPattern:
     text, which is faster: the same matches at the same offsets, but the groups' texts are lowercased, so
     read anything whose case matters from the text by offsets."""
 
-    def __init__(self, pattern: str, parts: list[CaselessPattern] | None = None, shared_first: bool = False) -> None:
+    def __init__(self, pattern: str, parts: list[CaselessPattern] | None = None,
+                 shared: CaselessPattern | None = None) -> None:
         self.regex = re.compile(pattern, re.IGNORECASE)
         folded = fold_pattern(pattern)
         self.folded = re.compile(folded) if folded is not None else None
         self.parts = parts or [self]
+        """Patterns that match where this one matches, together: a combined pattern's parts (``arrange``)
+        without their groups, for ``occurs``."""
         self.needles = _prefilter(folded) if folded is not None else None
-        self.shared = self.parts[0] if parts and shared_first else None
-        """The part that is the combined pattern's first alternative, when it has others."""
+        self.shared = shared
+        """The combined pattern's first alternative, with its groups, when the others follow as parts[1:]."""
 
     def occurs(self, text: str) -> bool:
-        """Whether the pattern matches anywhere in the text. A combined pattern whose alternatives do not all
-        start at a word boundary is searched as its parts (``arrange``) one after another: each part on its own
-        is searched much faster (a literal start such as 'receiver operating' or '+BM' is looked for directly,
-        not tried at every character), and the whole matches where any part matches."""
+        """Whether the pattern matches anywhere in the text. A combined pattern is searched as its parts one
+        after another, faster: each on its own (a literal start such as 'receiver operating' or '+BM' is looked
+        for directly, not tried at every character) and without groups (an alternative that starts with a
+        group is then skipped at once where its first letter is not), and the whole matches where any part
+        matches."""
         return any(part.search(text) is not None for part in self.parts)
 
     def search(self, text: str) -> re.Match[str] | None:
@@ -337,6 +345,28 @@ def fold_pattern(pattern: str) -> str | None:
     if FOLD_UNSAFE.search(pattern.replace("A-Z", "a-z")) or not _foldable(pattern):
         return None
     return re.sub(r"\\.|[A-Z]+", lambda m: m.group(0) if m.group(0)[0] == "\\" else m.group(0).lower(), pattern)
+
+
+def without_groups(pattern: str) -> str:
+    """The pattern with its capturing groups made non-capturing: it matches where the pattern matches (there
+    are no backreferences: a pattern with any is kept as it is)."""
+    if re.search(r"\\[1-9]|\(\?P=|\(\?\(", pattern):
+        return pattern
+    out, escaped, in_class, class_start = [], False, False, 0
+    for i, char in enumerate(pattern):
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif in_class:
+            in_class = char != "]" or i == class_start or (i == class_start + 1 and pattern[i - 1] == "^")
+        elif char == "[":
+            in_class, class_start = True, i + 1  # a ']' first in a class ('[]x]', '[^]x]') is a member
+        elif char == "(" and pattern[i + 1 : i + 2] != "?":
+            out.append("(?:")
+            continue
+        out.append(char)
+    return "".join(out)
 
 
 def _top_level_alternation(pattern: str) -> bool:
