@@ -147,8 +147,12 @@ class CaselessPattern:
     def _choose(self, text: str) -> tuple[re.Pattern[str] | None, str]:
         """The regex to run and the text to run it on; no regex when the lowercased text lacks every needle."""
         if self.folded is not None and (lowered := _lowered(text)) is not None:
-            if self.needles is not None and not any(needle in lowered for needle in self.needles):
-                return None, lowered
+            if self.needles is not None:
+                for needle in self.needles:  # a loop, not any(): no generator to make on every call
+                    if needle in lowered:
+                        break
+                else:
+                    return None, lowered
             return self.folded, lowered
         return self.regex, text
 
