@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import re
 
-from miner.nlp.lexicon import CaselessPattern, _first_letters, combine, fold_pattern, load_lexicon
+from miner.nlp.lexicon import (
+    CaselessPattern,
+    _first_letters,
+    _needles,
+    _prefilter,
+    combine,
+    fold_pattern,
+    load_lexicon,
+    without_groups,
+)
+from tests.conftest import shared_file
 
 TEXTS = [
     "Serum NTX predicted Skeletal-Related Events (SREs) and OS; AUC 0.82 (95% CI), after the diagnosis of bone "
@@ -57,3 +68,38 @@ def test_the_first_letter_lookahead_changes_no_match() -> None:
         plain = re.compile(re.sub(r"^\\b\(\?=\[[^\]]*\]\)", r"\\b", pattern.regex.pattern), re.IGNORECASE)
         for text in TEXTS:
             assert spans(pattern.regex.finditer(text)) == spans(plain.finditer(text)), key
+
+
+def test_needles_are_strings_every_match_holds() -> None:
+    def needles(pattern: str) -> set[str] | None:
+        return _needles(list(re._parser.parse(pattern).data))  # type: ignore[attr-defined]
+
+    assert needles(r"\b(bone|skeletal) (turnover|markers?)\b") == {"turnover", "marker"}
+    assert needles(r"\b(?:(?:kaplan)|(?:hazard ratios?)|(?:(os|pfs)\b))") == {"kaplan", "hazard ratio", "os", "pfs"}
+    assert needles(r"\b(?:(?:kaplan)|(?:\w+ marker)|(?:(the )?x))") == {"kaplan", " marker", "x"}
+    assert needles(r"\b(?:(?:kaplan)|(?:\w+))") is None
+    assert needles(r"(ab|cd)+ ?e") == {"ab", "cd"}
+    assert needles(r"\b(?:mir|microrna|mirna)-?\d") == {"mir", "microrna", "mirna"}  # parsed as 'mi' + (r|...)
+    assert _prefilter(r"\b(?=[k])(?:(?:kaplan)|(?:(os|pfs)\b))") is None  # 'os' is too short to pay
+    assert _prefilter(r"\b(?=[k])(?:kaplan|meier)") == ("kaplan", "meier")
+    assert _prefilter("receiver operating") is None  # a literal start: the regex engine finds it directly
+
+
+def test_cue_prefilters_and_parts_change_no_answer() -> None:
+    lexicon = load_lexicon()
+    texts = list(TEXTS)
+    for line in shared_file("corpus/dev_abstracts.jsonl").open():
+        record = json.loads(line)
+        texts.extend(re.split(r"(?<=\.) ", f"{record['title']}\n{record['abstract']}"))
+    for key, pattern in lexicon.combined.items():
+        for text in texts:
+            found = pattern.regex.search(text) is not None
+            assert pattern.occurs(text) == found, (key, text)
+            assert (pattern.search(text) is not None) == found, (key, text)
+            assert spans(pattern.finditer(text)) == spans(pattern.regex.finditer(text)), (key, text)
+
+
+def test_groups_are_dropped_for_existence_but_not_classes_escapes_or_backreferences() -> None:
+    assert without_groups(r"\b(a|b) [(](c)\(d(?:e)") == r"\b(?:a|b) [(](?:c)\(d(?:e)"
+    assert without_groups(r"[]()](x)[^](](y)") == r"[]()](?:x)[^](](?:y)"
+    assert without_groups(r"(a|b)\1") == r"(a|b)\1"

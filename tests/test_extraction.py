@@ -117,6 +117,8 @@ def test_mirna_family_patterns(nlp: Language) -> None:
     found = entities(nlp, "Plasma miR-141-3p, hsa-miR-21 and microRNA-9999 and let-7c were quantified.")
     markers = {f[2] for f in found if f[1] == "MARKER"}
     assert {"miR-141", "miR-21", "miR-9999", "let-7c"} <= markers
+    found = entities(nlp, "Serum MIR-21-5P and let-7B were higher.")  # the family letter as written
+    assert {f[2] for f in found if f[1] == "MARKER"} >= {"miR-21", "let-7B"}
 
 
 def test_unknown_marker_in_biomarker_position_is_a_candidate(nlp: Language) -> None:

@@ -27,8 +27,8 @@ for _name in ("source", "candidate", "category", "reason"):
     if not Span.has_extension(_name):
         Span.set_extension(_name, default=None)
 
-MIRNA = re.compile(
-    r"\b(?:hsa-)?(?:miR|microRNA|miRNA|mir)-?(\d+[a-z]?)(?:-(\d))?(?:-([35]p))?\b|\blet-7([a-z])?\b", re.IGNORECASE)
+MIRNA = CaselessPattern(
+    r"\b(?:hsa-)?(?:miR|microRNA|miRNA|mir)-?(\d+[a-z]?)(?:-(\d))?(?:-([35]p))?\b|\blet-7([a-z])?\b")
 LNCRNA = re.compile(
     r"\b(?:lncRNA|long non-?coding RNA)[\s-]+(?!RNA|expression|levels?\b)([A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*)"
     r"|\b(LINC\d{5}|SNHG\d+|HOTAIR|HOTTIP|MALAT-?1|NEAT-?1|PVT-?1|MEG-?3|GAS-?5|XIST|H19|PCAT-?\d+|PCA3|TUG-?1|"
@@ -57,9 +57,17 @@ def doc_text(doc: Doc) -> str:
 
 
 def token_texts(doc: Doc) -> list[str]:
-    """Each token's text, sliced from the document's text (no Token objects are made)."""
-    text = doc_text(doc)
-    return [text[start : start + length] for start, length in doc.to_array([IDX, LENGTH]).tolist()]
+    """Each token's text, sliced from the document's text (no Token objects are made). Kept in
+    ``doc.user_data`` for the next component that asks (the entity finder drops it when done)."""
+    texts = doc.user_data.get(TOKEN_TEXTS)
+    if texts is None:
+        text, columns = doc_text(doc), doc.to_array([IDX, LENGTH])
+        starts, lengths = columns[:, 0].tolist(), columns[:, 1].tolist()
+        texts = doc.user_data[TOKEN_TEXTS] = [text[s : s + n] for s, n in zip(starts, lengths, strict=True)]
+    return texts
+
+
+TOKEN_TEXTS = "token_texts"
 
 
 def _short(synonym: str) -> bool:
@@ -137,6 +145,7 @@ class EntityFinder:
         rejected.extend(in_ratios)
         doc.spans["entities"] = kept
         doc.spans["rejected"] = rejected
+        doc.user_data.pop(TOKEN_TEXTS, None)
         if Doc.has_extension("abbreviations"):
             self._serialisable_abbreviations(doc)
         return doc
@@ -248,7 +257,7 @@ class EntityFinder:
     def _mirnas(self, doc: Doc, text: str) -> Iterable[Span]:
         for m in MIRNA.finditer(text):
             if m.group(0).lower().startswith("let-7"):
-                name = f"let-7{m.group(4) or ''}"
+                name = f"let-7{text[m.start(4) : m.end(4)]}"  # as written: the match's groups may be lowercased
             else:
                 name = f"miR-{m.group(1).lower()}" + (f"-{m.group(2)}" if m.group(2) else "") + (
                     f"-{m.group(3).lower()}" if m.group(3) else "")
@@ -412,16 +421,18 @@ class EntityFinder:
     def _support(text: str, found: list[Span]) -> tuple[list[Span], list[Span]]:
         """Keep an ambiguous short form only when the abstract also names it in full, or lists it
         among markers named without ambiguity ('CaN, OPG, PTHrP and IL-6')."""
-        full = {(s.label_, s.kb_id_) for s in found if s._.reason != "ambiguous"}
-        markers = sorted((s for s in found if s.label_ == "MARKER"), key=lambda s: s.start_char)
+        ambiguous = [span._.reason == "ambiguous" for span in found]  # each ._ read makes an object: read once
+        full = {(s.label_, s.kb_id_) for s, unsure in zip(found, ambiguous, strict=True) if not unsure}
+        markers = sorted(((s, unsure) for s, unsure in zip(found, ambiguous, strict=True) if s.label_ == "MARKER"),
+                         key=lambda pair: pair[0].start_char)
         listed = set()
-        for first, second in zip(markers, markers[1:], strict=False):
+        for (first, first_unsure), (second, second_unsure) in zip(markers, markers[1:], strict=False):
             if LIST_SEPARATOR.fullmatch(text[first.end_char : second.start_char]):
-                listed.update(s.start for s, other in ((first, second), (second, first))
-                              if other._.reason != "ambiguous")
+                listed.update(s.start for s, other_unsure in ((first, second_unsure), (second, first_unsure))
+                              if not other_unsure)
         kept, rejected = [], []
-        for span in found:
-            if span._.reason == "ambiguous" and (span.label_, span.kb_id_) not in full and span.start not in listed:
+        for span, unsure in zip(found, ambiguous, strict=True):
+            if unsure and (span.label_, span.kb_id_) not in full and span.start not in listed:
                 span._.reason = "ambiguous short form, not defined or named in full in this abstract"
                 rejected.append(span)
             else:

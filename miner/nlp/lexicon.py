@@ -23,8 +23,9 @@ FILES = ("markers.csv", "cancers.csv", "samples.csv", "cues.toml", "not_markers.
 GREEK = {"α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "κ": "kappa", "µ": "mu", "μ": "mu"}
 
 
+@lru_cache(maxsize=16384)
 def fold(name: str) -> str:
-    """A lookup key: case, spaces, hyphens, dots and Greek letters folded."""
+    """A lookup key: case, spaces, hyphens, dots and Greek letters folded (cached: the same names recur)."""
     text = unicodedata.normalize("NFKC", name).strip().lower()
     for greek, latin in GREEK.items():
         text = text.replace(greek, latin)
@@ -62,7 +63,10 @@ class Lexicon:
     def __post_init__(self) -> None:
         for group, table in self.cues.items():
             for name, patterns in table.items():
-                self.combined[(group, name)] = CaselessPattern(combine([p.pattern for p in patterns]))
+                shared, others = arrange([p.pattern for p in patterns])
+                parts = [CaselessPattern(without_groups(p)) for p in ([shared] if shared else []) + others]
+                self.combined[(group, name)] = CaselessPattern(
+                    join(shared, others), parts, CaselessPattern(shared) if shared and others else None)
         for marker in self.markers.values():
             for synonym in marker.synonyms:
                 self.marker_keys.setdefault(fold(synonym), marker.name)
@@ -78,12 +82,13 @@ class Lexicon:
         return self.cancer_keys.get(fold(name))
 
     def has(self, group: str, name: str, text: str) -> bool:
-        """Whether a text holds any cue of one kind (one search of all the patterns at once)."""
+        """Whether a text holds any cue of one kind (see ``CaselessPattern.occurs``)."""
         return _found(self.combined[(group, name)], text)
 
     def cue(self, group: str, name: str, text: str) -> list[str]:
-        """The cue words of one kind found in a text (one pass of the combined pattern)."""
-        return list(_cue_list(self.combined[(group, name)], text))
+        """The cue words of one kind found in a text (read only where ``has`` finds one)."""
+        pattern = self.combined[(group, name)]
+        return list(_cue_list(pattern, text)) if _found(pattern, text) else []
 
     def first_cue(self, group: str, name: str, text: str) -> str | None:
         """The first cue of one kind in a text, as written there."""
@@ -92,12 +97,14 @@ class Lexicon:
 
     def first_cue_span(self, group: str, name: str, text: str) -> tuple[int, int] | None:
         """Where the first cue of one kind in a text starts and ends."""
-        match = self.combined[(group, name)].search(text)
+        pattern = self.combined[(group, name)]
+        match = pattern.search(text) if _found(pattern, text) else None
         return match.span() if match else None
 
     def cue_starts(self, group: str, name: str, text: str) -> list[int]:
         """Where each cue of one kind starts in a text."""
-        return [m.start() for m in self.combined[(group, name)].finditer(text)]
+        pattern = self.combined[(group, name)]
+        return [m.start() for m in pattern.finditer(text)] if _found(pattern, text) else []
 
 
 class CaselessPattern:
@@ -105,21 +112,52 @@ class CaselessPattern:
     text, which is faster: the same matches at the same offsets, but the groups' texts are lowercased, so
     read anything whose case matters from the text by offsets."""
 
-    def __init__(self, pattern: str) -> None:
+    def __init__(self, pattern: str, parts: list[CaselessPattern] | None = None,
+                 shared: CaselessPattern | None = None) -> None:
         self.regex = re.compile(pattern, re.IGNORECASE)
         folded = fold_pattern(pattern)
         self.folded = re.compile(folded) if folded is not None else None
+        self.parts = parts or [self]
+        """Patterns that match where this one matches, together: a combined pattern's parts (``arrange``)
+        without their groups, for ``occurs``."""
+        self.needles = _prefilter(folded) if folded is not None else None
+        self.shared = shared
+        """The combined pattern's first alternative, with its groups, when the others follow as parts[1:]."""
+
+    def occurs(self, text: str) -> bool:
+        """Whether the pattern matches anywhere in the text. A combined pattern is searched as its parts one
+        after another, faster: each on its own (a literal start such as 'receiver operating' or '+BM' is looked
+        for directly, not tried at every character) and without groups (an alternative that starts with a
+        group is then skipped at once where its first letter is not), and the whole matches where any part
+        matches."""
+        return any(part.search(text) is not None for part in self.parts)
 
     def search(self, text: str) -> re.Match[str] | None:
+        if self._shared_alone(text):
+            return self.shared.search(text)  # type: ignore[union-attr]
         regex, target = self._choose(text)
-        return regex.search(target)
+        return regex.search(target) if regex is not None else None
 
     def finditer(self, text: str) -> Iterator[re.Match[str]]:
+        if self._shared_alone(text):
+            return self.shared.finditer(text)  # type: ignore[union-attr]
         regex, target = self._choose(text)
-        return regex.finditer(target)
+        return regex.finditer(target) if regex is not None else iter(())
 
-    def _choose(self, text: str) -> tuple[re.Pattern[str], str]:
+    def _shared_alone(self, text: str) -> bool:
+        """When no other part matches anywhere in a text, a combined pattern's matches there are those of its
+        first alternative (the same matches, groups numbered alike), which is faster searched alone."""
+        return self.shared is not None and not any(part.search(text) for part in self.parts[1:])
+
+    def _choose(self, text: str) -> tuple[re.Pattern[str] | None, str]:
+        """The regex to run and the text to run it on; no regex when the lowercased text lacks every needle."""
         if self.folded is not None and (lowered := _lowered(text)) is not None:
+            if self.needles is not None:
+                for needle in self.needles:  # a loop, not any(): no generator to make on every call
+                    if needle in lowered:
+                        break
+                else:
+                    return None, lowered
             return self.folded, lowered
         return self.regex, text
 
@@ -128,7 +166,7 @@ class CaselessPattern:
 def _found(pattern: CaselessPattern, text: str) -> bool:
     """Cached within a document (see ``forget_cues``): the rules, the candidates and the features read
     the same sentences for the same cues."""
-    return pattern.search(text) is not None
+    return pattern.occurs(text)
 
 
 @lru_cache(maxsize=1024)
@@ -174,6 +212,17 @@ def combine(patterns: list[str]) -> str:
     so that the search gives up at once inside words instead of trying every pattern at every letter.
     The others follow in their order; the first of them, when they start with lookbehinds and a word
     boundary, join the shared ``\\b`` at its end (the same alternatives in the same order)."""
+    return join(*arrange(patterns))
+
+
+def join(shared: str | None, others: list[str]) -> str:
+    """The combined regex of ``arrange``'s parts."""
+    return "|".join(([shared] if shared else []) + [f"(?:{p})" for p in others])
+
+
+def arrange(patterns: list[str]) -> tuple[str | None, list[str]]:
+    """``combine``'s parts: the alternatives that share the leading ``\\b`` as one regex (None if there are
+    none), and the other patterns."""
     at_word, others = [], []
     for pattern in patterns:
         if pattern.startswith("\\b") and not _top_level_alternation(pattern):
@@ -182,12 +231,11 @@ def combine(patterns: list[str]) -> str:
             others.append(pattern)
     while others and not _top_level_alternation(others[0]) and (lead := LOOKBEHINDS_AT_WORD.match(others[0])):
         at_word.append(lead.group(1) + others.pop(0)[lead.end() :])
-    parts = [f"(?:{p})" for p in others]
-    if at_word:
-        shared = f"(?:{'|'.join(f'(?:{p})' for p in at_word)})"
-        firsts = _first_letters(shared)
-        parts.insert(0, f"\\b(?=[{firsts}]){shared}" if firsts else f"\\b{shared}")
-    return "|".join(parts)
+    if not at_word:
+        return None, others
+    shared = f"(?:{'|'.join(f'(?:{p})' for p in at_word)})"
+    firsts = _first_letters(shared)
+    return (f"\\b(?=[{firsts}]){shared}" if firsts else f"\\b{shared}"), others
 
 
 def _first_letters(pattern: str) -> str | None:
@@ -233,6 +281,67 @@ def _firsts(items: list) -> set[str] | None:  # items of a parsed pattern: (opco
     return None  # the pattern can match the empty string
 
 
+MAX_NEEDLES = 12
+MIN_NEEDLE = 3
+
+
+def _prefilter(folded: str) -> tuple[str, ...] | None:
+    """Needles for a folded pattern: strings one of which is in every text the pattern matches (a literal
+    run every match holds, or one per alternative). Checking them with ``in`` is faster than the regex
+    when there are few and none is short, for a pattern that starts at a word boundary or the text's
+    start (which Python's regex engine tries at every character). None: no prefilter."""
+    try:
+        items = re._parser.parse(folded).data  # type: ignore[attr-defined]
+    except (re.error, AttributeError):
+        return None
+    if not items or items[0][0] is not re._constants.AT:  # type: ignore[attr-defined]
+        return None
+    needles = _needles(list(items))
+    if not needles or len(needles) > MAX_NEEDLES or min(map(len, needles)) < MIN_NEEDLE:
+        return None
+    return tuple(sorted(needles))
+
+
+def _needles(items: list) -> set[str] | None:  # items of a parsed pattern: (opcode, argument) pairs
+    """Strings one of which every match of the parsed (case-sensitive) pattern contains: of the literal runs
+    and required groups in sequence, the set whose shortest string is longest; None if there is none."""
+    constants = re._constants  # type: ignore[attr-defined]
+    choices: list[set[str]] = []
+    run: list[str] = []
+    for op, arg in [*items, (None, None)]:
+        if op is constants.LITERAL:
+            run.append(chr(arg))
+            continue
+        if run:
+            choices.append({"".join(run)})
+            if op is constants.BRANCH:  # a prefix the parser took out of the alternatives: put it back
+                leads = [_literal_start(branch) for branch in arg[1]]
+                if all(leads):
+                    choices.append({"".join(run) + lead for lead in leads})
+            run = []
+        found = None
+        if op is constants.SUBPATTERN:
+            found = _needles(list(arg[3]))
+        elif op is constants.BRANCH:
+            branches = [_needles(list(branch)) for branch in arg[1]]
+            found = None if any(b is None for b in branches) else set().union(*branches)  # type: ignore[arg-type]
+        elif op in (constants.MAX_REPEAT, constants.MIN_REPEAT) and arg[0] >= 1:
+            found = _needles(list(arg[2]))
+        if found:
+            choices.append(found)
+    return max(choices, key=lambda c: (min(map(len, c)), -len(c))) if choices else None
+
+
+def _literal_start(items: list) -> str:
+    """The literal characters a parsed pattern starts with."""
+    start = []
+    for op, arg in items:
+        if op is not re._constants.LITERAL:  # type: ignore[attr-defined]
+            break
+        start.append(chr(arg))
+    return "".join(start)
+
+
 FOLD_UNSAFE = re.compile(r"\\[xuUNp]|\(\?P|\(\?[a-zA-Z]|\[[^\]]*[A-Z]-|\[[^\]]*-[A-Z]")
 """What lowercasing a pattern could change the meaning of: escapes by code, named groups, inline flags,
 and character ranges with an upper-case end (but A-Z, which lowercased is a-z)."""
@@ -245,6 +354,28 @@ def fold_pattern(pattern: str) -> str | None:
     if FOLD_UNSAFE.search(pattern.replace("A-Z", "a-z")) or not _foldable(pattern):
         return None
     return re.sub(r"\\.|[A-Z]+", lambda m: m.group(0) if m.group(0)[0] == "\\" else m.group(0).lower(), pattern)
+
+
+def without_groups(pattern: str) -> str:
+    """The pattern with its capturing groups made non-capturing: it matches where the pattern matches (there
+    are no backreferences: a pattern with any is kept as it is)."""
+    if re.search(r"\\[1-9]|\(\?P=|\(\?\(", pattern):
+        return pattern
+    out, escaped, in_class, class_start = [], False, False, 0
+    for i, char in enumerate(pattern):
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif in_class:
+            in_class = char != "]" or i == class_start or (i == class_start + 1 and pattern[i - 1] == "^")
+        elif char == "[":
+            in_class, class_start = True, i + 1  # a ']' first in a class ('[]x]', '[^]x]') is a member
+        elif char == "(" and pattern[i + 1 : i + 2] != "?":
+            out.append("(?:")
+            continue
+        out.append(char)
+    return "".join(out)
 
 
 def _top_level_alternation(pattern: str) -> bool:
