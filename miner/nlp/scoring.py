@@ -110,7 +110,6 @@ class ScoredCandidate:
     candidate: Candidate
     probability: float
     features: dict[str, float]
-    stored: bool
 
 
 def score_candidates(view: AbstractView, model: Model, lexicon: Lexicon, min_confidence: float | None = None
@@ -120,9 +119,8 @@ def score_candidates(view: AbstractView, model: Model, lexicon: Lexicon, min_con
     scored, relations = [], []
     for candidate, features in featurize(view):
         probability = model.probability(features)
-        keep = probability >= threshold
-        scored.append(ScoredCandidate(candidate, probability, features, keep))
-        if keep:
+        scored.append(ScoredCandidate(candidate, probability, features))
+        if probability >= threshold:
             relations.append(_relation(view, lexicon, candidate, probability))
     return relations, scored
 
@@ -135,17 +133,14 @@ def _relation(view: AbstractView, lexicon: Lexicon, candidate: Candidate, probab
                   if (r.marker, r.cancer, r.use) == (candidate.marker, candidate.cancer, candidate.use)), None)
     if ruled is not None:
         return replace(ruled, confidence=round(probability, 3))
-    in_sentence = mention is not None and sentence.start <= mention.span.start_char < sentence.end
+    in_sentence = sentence.start <= mention.span.start_char < sentence.end  # not when reached by a group
     part = segment_at(lexicon, sentence.text, mention.span.start_char - sentence.start if in_sentence else 0)
     cues = sentence.uses.get(candidate.use, [])
     group = sentence.groups.get(candidate.marker)
     return Relation(
-        marker=candidate.marker, marker_surface=mention.surface if mention else candidate.marker,
-        category=view.measured[candidate.marker].category, candidate=view.measured[candidate.marker].candidate,
-        cancer=candidate.cancer, use=candidate.use, finding=finding_of(lexicon, part),
-        direction=direction_of(lexicon, part),
-        sample=sample_of(mention.span if mention else view.measured[candidate.marker].span, sentence.samples,
-                         view.sample),
+        marker=candidate.marker, marker_surface=mention.surface, category=mention.category,
+        candidate=mention.candidate, cancer=candidate.cancer, use=candidate.use, finding=finding_of(lexicon, part),
+        direction=direction_of(lexicon, part), sample=sample_of(mention.span, sentence.samples, view.sample),
         confidence=round(probability, 3), sentence=sentence.text, start=sentence.start, end=sentence.end,
         cues=[*cues, *([f"group: {group}"] if group else [])])
 
@@ -153,20 +148,15 @@ def _relation(view: AbstractView, lexicon: Lexicon, candidate: Candidate, probab
 ROLE_ORDER = {"result": 0, "conclusion": 1, "title": 2, "objective": 3, "methods": 4, "background": 5}
 
 
-def evidence_sentence(view: AbstractView, candidate: Candidate) -> tuple[Sentence, MarkerMention | None]:
+def evidence_sentence(view: AbstractView, candidate: Candidate) -> tuple[Sentence, MarkerMention]:
     """The sentence that best supports a candidate: one naming the marker (or reaching it through a group
-    phrase) with a cue for the use, in a result before a conclusion before the title or aim; else the
-    marker's first mention."""
-    best: tuple[tuple[int, int, int], Sentence, MarkerMention | None] | None = None
+    phrase) with a cue for the use, in a result before a conclusion before the title or aim; and the
+    marker's mention there (or its first mention, when a group phrase reaches it)."""
+    ranked = []
     for s in view.sentences:
         mention = next((m for m in s.markers if m.marker == candidate.marker), None)
-        if mention is None and candidate.marker not in s.groups:
-            continue
-        rank = (0 if candidate.use in s.uses else 1, 0 if mention else 1, ROLE_ORDER.get(s.role, 6))
-        if best is None or rank < best[0]:
-            best = (rank, s, mention)
-    if best is None:  # a measured marker is always named somewhere
-        first = view.measured[candidate.marker]
-        s = next(s for s in view.sentences if s.start <= first.span.start_char < s.end)
-        return s, first
-    return best[1], best[2] or view.measured[candidate.marker]
+        if mention is not None or candidate.marker in s.groups:
+            ranked.append(((candidate.use not in s.uses, mention is None, ROLE_ORDER.get(s.role, 6)), s.index,
+                           s, mention))
+    _, _, sentence, mention = min(ranked)  # a measured marker is named in some sentence
+    return sentence, mention or view.measured[candidate.marker]
