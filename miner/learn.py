@@ -25,7 +25,7 @@ from miner.nlp.candidates import AbstractView, Candidate
 from miner.nlp.features import FEATURES_VERSION, featurize
 from miner.nlp.pipeline import ArticleText, analyse, build_pipeline
 from miner.nlp.relations import Relation
-from miner.nlp.scoring import Model, score_candidates
+from miner.nlp.scoring import Model, score_candidates, sigmoid
 from miner.pubmed import Article, SourceError, parse_file
 from miner.review import verdict_labels
 from miner.store import Store
@@ -217,7 +217,7 @@ def fit(training: TrainingSet, c: float = REGULARISATION, k: int = FOLDS) -> Mod
     examples = training.examples
     log_odds = _out_of_fold_log_odds(abstracts, c, k)
     slope, offset = _calibration(log_odds, [e.label for e in examples])
-    probabilities = [_platt(x, slope, offset) for x in log_odds]
+    probabilities = [sigmoid(slope * x + offset) for x in log_odds]
     threshold = _best_threshold(abstracts, probabilities)
     weights, intercept = _fit_weights(examples, c)
     metadata = {
@@ -230,10 +230,6 @@ def fit(training: TrainingSet, c: float = REGULARISATION, k: int = FOLDS) -> Mod
         "miner": __version__,
     }
     return Model(weights, intercept, (slope, offset), threshold, FEATURES_VERSION, metadata)
-
-
-def _platt(log_odds: float, slope: float, offset: float) -> float:
-    return Model({}, log_odds, (slope, offset)).probability({})
 
 
 # -- held-out measurement ----------------------------------------------------------------------------

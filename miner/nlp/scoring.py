@@ -45,7 +45,7 @@ class Model:
 
     def probability(self, features: dict[str, float]) -> float:
         slope, offset = self.calibration
-        return _sigmoid(slope * self.log_odds(features) + offset)
+        return sigmoid(slope * self.log_odds(features) + offset)
 
     def contributions(self, features: dict[str, float], n: int = 5) -> list[tuple[str, float]]:
         """The features that moved this candidate's score most, strongest first."""
@@ -59,7 +59,7 @@ class Model:
         return json.dumps(data, indent=1, sort_keys=False) + "\n"
 
 
-def _sigmoid(z: float) -> float:
+def sigmoid(z: float) -> float:
     return 1.0 / (1.0 + math.exp(-z)) if z >= 0 else math.exp(z) / (1.0 + math.exp(z))
 
 
