@@ -23,6 +23,7 @@ from miner import __version__
 from miner.evaluate import Score, errors, keyed, read_gold, relation_keys, score
 from miner.nlp.candidates import AbstractView, Candidate
 from miner.nlp.features import FEATURES_VERSION, featurize
+from miner.nlp.lexicon import load_lexicon
 from miner.nlp.pipeline import ArticleText, analyse, build_pipeline
 from miner.nlp.relations import Relation
 from miner.nlp.scoring import Model, score_candidates, sigmoid
@@ -250,8 +251,6 @@ class CrossValidation:
 
 def cross_validate(training: TrainingSet, k: int = FOLDS, c: float = REGULARISATION) -> CrossValidation:
     """Pooled held-out scores: each fold scored by a model fitted (with its own inner CV) on the others."""
-    from miner.nlp.lexicon import load_lexicon
-
     lexicon = load_lexicon()
     abstracts = {a.pmid: a for a in training.abstracts}
     if any(a.view is None for a in abstracts.values()):
