@@ -114,6 +114,7 @@ def test_the_sheet_round_trip_is_checked_all_or_nothing_and_idempotent(db: Path,
     assert rows(db, "select pmid, verdict, corrected_use, note from curation order by pmid") == [
         ("201", "accepted", None, None), ("202", "rejected", None, "duplicate"),
         ("203", "corrected", "prognosis", None)]
+    assert "reviewers' verdicts: accepted 1, corrected 1, rejected 1" in invoke("status", "--db", str(db)).output
     before = curation_digest(db)
     assert "0 new or changed" in invoke("review", "import", str(sheet), "--db", str(db)).output
     assert curation_digest(db) == before

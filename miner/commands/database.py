@@ -32,7 +32,8 @@ def status(db_path: Path | None, as_json: bool) -> None:
     by_status = ", ".join(f"{k} {v}" for k, v in sorted(info.by_status.items()))
     click.echo(f"articles: {info.articles} ({by_status or 'none'}); {info.without_abstract} without abstract; "
                f"{info.expression_of_concern} with an expression of concern")
-    click.echo(f"evidence rows: {info.evidence}")
+    verdicts = ", ".join(f"{k} {v}" for k, v in sorted(info.verdicts.items()))
+    click.echo(f"evidence rows: {info.evidence}; reviewers' verdicts: {verdicts or 'none yet'}")
     click.echo("last runs:")
     for run in info.runs:
         click.echo(f"  #{run.id} {run.command:<8} {run.status:<11} {run.started}  "

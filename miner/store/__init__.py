@@ -211,8 +211,8 @@ class Store:
     def status(self) -> Status:
         by_status = self.articles.count_by_status()
         return Status(str(self.path), sum(by_status.values()), by_status, self.articles.count_without_abstract(),
-                      self.articles.count_with_expression_of_concern(), self.evidence.count, self.runs.recent(5),
-                      self.version)
+                      self.articles.count_with_expression_of_concern(), self.evidence.count,
+                      self.curation.count_by_verdict(), self.runs.recent(5), self.version)
 
 
 @dataclass
@@ -226,5 +226,7 @@ class Status:
     expression_of_concern: int
     """Articles (not deleted) with an expression of concern."""
     evidence: int
+    verdicts: dict[str, int]
+    """Reviewers' verdicts, by kind."""
     runs: list[Run]
     schema_version: int

@@ -117,6 +117,10 @@ class CurationTable(Table):
                 found[verdict.key] = verdict
         return found
 
+    def count_by_verdict(self) -> dict[str, int]:
+        """How many rows carry each verdict (accepted, rejected, corrected)."""
+        return dict(self.db.execute("select verdict, count(*) from curation group by verdict").fetchall())
+
     def all(self) -> list[Verdict]:
         return [Verdict(**row) for row in self.db.query("select * from curation order by pmid, marker, cancer, use")]
 
