@@ -198,27 +198,6 @@ def query_from(query: str | None, query_file: Path | None) -> str:
     return text
 
 
-def extractor_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """--ner-model, --scorer and --min-confidence, passed on as one ``extractor`` (an ExtractorConfig)."""
-
-    @click.option("--ner-model", metavar="NAME|PATH",
-                  help="Also use a spaCy/scispacy NER model (e.g. en_ner_bionlp13cg_md) for candidate entities.")
-    @click.option("--scorer", type=click.Path(dir_okay=False), metavar="MODEL.json",
-                  help="The relation scorer's model (default: the shipped corpora/scorer.json; `miner train` "
-                       "makes one).")
-    @click.option("--min-confidence", type=click.FloatRange(0, 1), metavar="P",
-                  help="Store relations whose calibrated probability is at least P (default: the model's "
-                       "threshold, chosen by cross-validation).")
-    @functools.wraps(func)
-    def wrapper(*args: Any, ner_model: str | None, scorer: str | None, min_confidence: float | None,
-                **kwargs: Any) -> Any:
-        from miner.nlp.pipeline import ExtractorConfig
-
-        return func(*args, extractor=ExtractorConfig(ner_model, scorer, min_confidence), **kwargs)
-
-    return wrapper
-
-
 def use_lexicon(_ctx: click.Context, _param: click.Parameter, value: Path | None) -> None:
     """Add the user's lexicon folder for this process and the workers it starts (as $MINER_LEXICON)."""
     if value is None:
@@ -237,6 +216,29 @@ lexicon_option = click.option(
          "(default: $MINER_LEXICON).")
 n_process_option = click.option("--n-process", type=click.IntRange(1, 64), default=1, show_default=True,
                                  help="Worker processes for extraction.")
+
+
+def extractor_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--ner-model, --scorer and --min-confidence, passed on as one ``extractor`` (an ExtractorConfig), and
+    --lexicon: what extraction reads."""
+
+    @lexicon_option
+    @click.option("--ner-model", metavar="NAME|PATH",
+                  help="Also use a spaCy/scispacy NER model (e.g. en_ner_bionlp13cg_md) for candidate entities.")
+    @click.option("--scorer", type=click.Path(dir_okay=False), metavar="MODEL.json",
+                  help="The relation scorer's model (default: the shipped corpora/scorer.json; `miner train` "
+                       "makes one).")
+    @click.option("--min-confidence", type=click.FloatRange(0, 1), metavar="P",
+                  help="Store relations whose calibrated probability is at least P (default: the model's "
+                       "threshold, chosen by cross-validation).")
+    @functools.wraps(func)
+    def wrapper(*args: Any, ner_model: str | None, scorer: str | None, min_confidence: float | None,
+                **kwargs: Any) -> Any:
+        from miner.nlp.pipeline import ExtractorConfig
+
+        return func(*args, extractor=ExtractorConfig(ner_model, scorer, min_confidence), **kwargs)
+
+    return wrapper
 
 
 def check_extractor(extractor: ExtractorConfig) -> str:

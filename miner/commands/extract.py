@@ -14,7 +14,6 @@ from miner.cli import (
     eutils_settings,
     extractor_options,
     handle_errors,
-    lexicon_option,
     logging_options,
     n_process_option,
     settings_from,
@@ -35,7 +34,6 @@ def register_commands(cli: click.Group) -> None:
 @db_option
 @click.option("--all", "everything", is_flag=True, help="Re-extract every article, not only new or changed ones.")
 @extractor_options
-@lexicon_option
 @n_process_option
 @logging_options
 @handle_errors
@@ -56,7 +54,6 @@ def extract(db_path: Path | None, everything: bool, extractor: ExtractorConfig, 
 @click.option("--text", help="A text to analyse (the first line is taken as the title).")
 @db_option
 @extractor_options
-@lexicon_option
 @eutils_options
 @handle_errors
 def explain(pmid: str | None, text: str | None, db_path: Path | None, extractor: ExtractorConfig,

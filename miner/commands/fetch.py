@@ -17,7 +17,6 @@ from miner.cli import (
     eutils_settings,
     extractor_options,
     handle_errors,
-    lexicon_option,
     logging_options,
     n_process_option,
     query_from,
@@ -60,7 +59,6 @@ def fetch(query: str | None, query_file: Path | None, since: date | None, until:
 @db_option
 @eutils_options
 @extractor_options
-@lexicon_option
 @n_process_option
 @logging_options
 @handle_errors

@@ -14,7 +14,6 @@ from miner.cli import (
     db_option,
     extractor_options,
     handle_errors,
-    lexicon_option,
     logging_options,
     settings_from,
 )
@@ -41,7 +40,6 @@ def register_commands(cli: click.Group) -> None:
 @click.option("--max-record-mb", type=click.FloatRange(0.001), metavar="MB",
               help="Skip a record larger than this as malformed (default 16: [pubmed] in corpora/defaults.toml).")
 @extractor_options
-@lexicon_option
 @logging_options
 @handle_errors
 def ingest(files: tuple[Path, ...], db_path: Path | None, filter_mode: str, no_extract: bool, workers: int | None,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from miner.cli import BadUsage, db_option, handle_errors, logging_options, settings_from
+from miner.cli import BadUsage, db_option, handle_errors, lexicon_option, logging_options, settings_from
 from miner.store import Store
 
 
@@ -37,6 +37,7 @@ def register_commands(cli: click.Group) -> None:
               help="Model file to write (default: the scorer the package ships, corpora/scorer.json).")
 @click.option("--regularisation", type=click.FloatRange(min=0, min_open=True), metavar="C",
               help="Inverse regularisation strength of the logistic regression (default 0.1).")
+@lexicon_option
 @logging_options
 @handle_errors
 def train(gold_files: tuple[Path, ...], article_files: tuple[Path, ...], verdicts_db: Path | None, out: Path | None,
@@ -69,6 +70,7 @@ def train(gold_files: tuple[Path, ...], article_files: tuple[Path, ...], verdict
 @db_option
 @click.option("--show-errors", type=click.IntRange(0), default=0, help="List N misses and N false hits.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@lexicon_option
 @handle_errors
 def evaluate(gold_files: tuple[Path, ...], article_files: tuple[Path, ...], folds: int | None, db_path: Path | None,
              show_errors: int, as_json: bool) -> None:

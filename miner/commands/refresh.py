@@ -16,7 +16,6 @@ from miner.cli import (
     eutils_settings,
     extractor_options,
     handle_errors,
-    lexicon_option,
     logging_options,
     query_from,
 )
@@ -46,7 +45,6 @@ def register_commands(cli: click.Group) -> None:
               help="Check now for records that left PubMed (by default every 7 days: corpora/defaults.toml).")
 @eutils_options
 @extractor_options
-@lexicon_option
 @logging_options
 @handle_errors
 def refresh(db_path: Path | None, query: str | None, query_file: Path | None, report_dir: Path | None,
