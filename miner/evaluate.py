@@ -11,8 +11,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from miner.nlp.lexicon import fold, load_lexicon
-from miner.nlp.relations import USES
+from miner.nlp.lexicon import USES, fold, load_lexicon
 
 LEVELS = ("marker", "marker+cancer", "marker+cancer+use")
 

@@ -12,11 +12,10 @@ import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from miner.nlp.lexicon import Lexicon, fold
+from miner.nlp.lexicon import USES, Lexicon, fold
 from miner.store import Store
 
 KINDS = ("markers", "cancers", "uses")
-USES = ("diagnosis", "prognosis", "risk_prediction", "monitoring")
 USE_SYNONYMS = {"diagnostic": "diagnosis", "detection": "diagnosis", "prognostic": "prognosis",
                 "risk": "risk_prediction", "prediction": "risk_prediction", "therapeutic monitoring": "monitoring",
                 "treatment monitoring": "monitoring", "response monitoring": "monitoring"}

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from miner.nlp.lexicon import USES
 from miner.store import Store
 from miner.store.curation import VERDICTS, ReviewItem, Verdict
 
-USES = ("diagnosis", "prognosis", "risk_prediction", "monitoring")
 FINDINGS = ("supports", "refutes", "unclear")
 CORRECTABLE = ("marker", "cancer", "use", "finding")
 KEYS = ("pmid", "marker", "cancer", "use")

@@ -17,9 +17,8 @@ from dataclasses import dataclass, field
 
 from spacy.tokens import Doc, Span
 
-from miner.nlp.lexicon import Lexicon
+from miner.nlp.lexicon import USES, Lexicon
 from miner.nlp.relations import (
-    USES,
     Extraction,
     Roles,
     common_sample,

@@ -18,7 +18,7 @@ import math
 from collections import Counter
 
 from miner.nlp.candidates import AbstractView, Candidate, Sentence, candidates
-from miner.nlp.relations import USES
+from miner.nlp.lexicon import USES
 
 FEATURES_VERSION = "2"
 """Bump when the features change: a model trained on other features cannot be used."""

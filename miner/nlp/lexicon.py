@@ -19,6 +19,8 @@ from pathlib import Path
 
 from miner.config import ConfigurationError, corpus_path, user_lexicon_dir
 
+USES = ("diagnosis", "prognosis", "risk_prediction", "monitoring")
+"""The four clinical uses of a marker that evidence is about."""
 FILES = ("markers.csv", "cancers.csv", "samples.csv", "cues.toml", "not_markers.txt")
 GREEK = {"α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "κ": "kappa", "µ": "mu", "μ": "mu"}
 

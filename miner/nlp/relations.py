@@ -16,9 +16,8 @@ from dataclasses import dataclass, field
 
 from spacy.tokens import Doc, Span
 
-from miner.nlp.lexicon import Lexicon
+from miner.nlp.lexicon import USES, Lexicon
 
-USES = ("diagnosis", "prognosis", "risk_prediction", "monitoring")
 ROLE_CONFIDENCE = {"title": 0.7, "objective": 0.6, "result": 0.75, "conclusion": 0.85}
 MIN_CONFIDENCE = 0.6
 SECTION = re.compile(
