@@ -20,7 +20,7 @@ from collections import Counter
 from miner.nlp.candidates import AbstractView, Candidate, Sentence, candidates
 from miner.nlp.lexicon import USES
 
-FEATURES_VERSION = "2"
+FEATURES_VERSION = "3"
 """Bump when the features change: a model trained on other features cannot be used."""
 
 EVIDENCE_ROLES = ("title", "objective", "result", "conclusion")
@@ -77,6 +77,8 @@ def _marker_features(view: AbstractView, marker: str, n_markers: int,
     if excluded:
         features["marker:excepted"] = 1.0
     reporting = [s for s in direct if s.role in ("result", "conclusion")]
+    if any(min(s.markers, key=lambda m: m.span.start_char).marker == marker for s in reporting):
+        features["marker:leads_a_result"] = 1.0
     if reporting and all(_only_a_correlate(s, marker) for s in reporting):
         features["marker:only_a_correlate"] = 1.0
     if any(m == marker for m, _, _ in rules):
@@ -113,6 +115,10 @@ def _use_features(view: AbstractView, candidate: Candidate, direct: list[Sentenc
                     features[f"{kind}:treatment_effect"] = 1.0
             elif s.uses and s.role in EVIDENCE_ROLES:
                 features[f"{kind}:other_use@{s.role}"] = 1.0
+            if "grammar.timepoints" in s.flags:
+                features[f"{kind}:timepoints"] = 1.0
+                if "grammar.on_treatment" in s.flags:
+                    features[f"{kind}:timepoints_on_treatment"] = 1.0
             if s.role in ("result", "conclusion"):
                 if "grammar.comparison" in s.flags:
                     features[f"{kind}:comparison"] = 1.0
