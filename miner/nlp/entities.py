@@ -13,7 +13,7 @@ only with support in the same abstract; every rejected mention is kept with its 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from spacy.attrs import IDX, LENGTH
 from spacy.language import Language
@@ -138,6 +138,7 @@ class EntityFinder:
         found.extend(self._model_entities(doc))
         found, abbreviation_rejects = self._apply_abbreviations(doc, text, found)
         rejected.extend(abbreviation_rejects)
+        found = list(self._named_by_short_form(doc, found))
         found.extend(self._candidates(doc, text, found))
         kept, unsupported = self._support(text, found)
         rejected.extend(unsupported)
@@ -327,6 +328,21 @@ class EntityFinder:
                 kept.append(self._span(doc, short.start, short.end, "MARKER", short.text, "abbreviation",
                                        candidate=True))
         return kept, rejected
+
+    def _named_by_short_form(self, doc: Doc, found: list[Span]) -> Iterator[Span]:
+        """A marker's name followed by the bracketed short form of a more specific marker, one whose names hold
+        every word of that name, is the specific one: 'C-terminal telopeptide of type I collagen (ICTP)' is ICTP,
+        not CTX, while 'bone alkaline phosphatase (ALP)' stays bone ALP."""
+        markers = {s.start: s for s in found if s.label_ == "MARKER"}
+        for span in found:
+            short = markers.get(span.end + 1)
+            if (span.label_ == "MARKER" and short is not None and short.kb_id_ != span.kb_id_
+                    and doc[span.end].text == "(" and short.end < len(doc) and doc[short.end].text == ")"
+                    and (marker := self.lexicon.markers.get(short.kb_id_)) is not None):
+                words = set(re.findall(r"[a-z]{4,}", span.text.lower()))
+                if words and any(words <= set(re.findall(r"[a-z]{4,}", name.lower())) for name in marker.synonyms):
+                    span = self._span(doc, span.start, span.end, "MARKER", short.kb_id_, span._.source)
+            yield span
 
     def _defined_otherwise(self, doc: Doc, found: list[Span]) -> set[str]:
         """Marker short forms in brackets after words that share nothing with the marker's names:

@@ -150,6 +150,8 @@ def _use_features(view: AbstractView, candidate: Candidate, direct: list[Sentenc
     for flag in view.flags:
         if flag.startswith("design.") and reported:
             features[f"reported&{flag}"] = 1.0
+    if roles and {"design.serial", "design.treatment"} <= view.flags:
+        features["serial_on_treatment"] = 1.0
     if (candidate.marker, candidate.cancer, use) in rules:
         features["rules:relation"] = 1.0
         features["rules:confidence"] = rules[(candidate.marker, candidate.cancer, use)]
