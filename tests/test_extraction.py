@@ -113,6 +113,13 @@ def test_short_form_defined_as_something_else_is_not_the_marker(nlp: Language) -
     assert not [f for f in found if f[2] == "CTX"]
 
 
+def test_a_bracketed_short_form_of_a_more_specific_marker_names_it(nlp: Language) -> None:
+    found = entities(nlp, "Serum C-terminal telopeptide of type I collagen (ICTP) was measured.")
+    assert {f[2] for f in found if f[1] == "MARKER"} == {"ICTP"}
+    found = entities(nlp, "Serum bone alkaline phosphatase (ALP) was measured.")  # the name is the specific one
+    assert ("bone alkaline phosphatase", "MARKER", "BALP") in [f[:3] for f in found]
+
+
 def test_mirna_family_patterns(nlp: Language) -> None:
     found = entities(nlp, "Plasma miR-141-3p, hsa-miR-21 and microRNA-9999 and let-7c were quantified.")
     markers = {f[2] for f in found if f[1] == "MARKER"}
