@@ -391,6 +391,8 @@ class EntityFinder:
 
     def _biomarker_like(self, short: Span) -> bool:
         long_form = short._.long_form.text.lower()
+        if re.search(r"risk[- ]factors?|\bscores?\b|\bindex\b|\bmodel\b|number[- ]of", long_form):
+            return False  # a clinical score or model, not a molecule
         return bool(SYMBOL.match(short.text)) and short.text not in self.lexicon.not_markers and bool(re.search(
             r"protein|factor|ligand|receptor|antigen|kinase|peptide|hormone|enzyme|inhibitor|rna\b|dna\b|"
             r"microrna|chemokine|interleukin|cytokine|globulin|collagen|telopeptide|phosphatase", long_form))
