@@ -237,3 +237,15 @@ def test_predicting_the_development_of_bone_metastases_is_risk(nlp: Language) ->
                       "Results: High plasma osteopontin predicted the development of bone metastases during follow-up "
                       "(HR 2.7, p = 0.01).")
     assert triples(extraction) == {("osteopontin", "breast", "risk_prediction")}
+
+
+def test_an_abstract_naming_no_sample_gets_the_markers_usual_one(nlp: Language) -> None:
+    extraction = read(nlp, "Alkaline phosphatase and lymphocyte count in prostate cancer with bone metastases",
+                      "In 200 men with bone metastases, high alkaline phosphatase and a low lymphocyte count were "
+                      "associated with shorter overall survival (HR 2.1, p < 0.01).")
+    samples = {r.marker: r.sample for r in extraction.relations}
+    assert samples == {"ALP": "serum", "lymphocyte count": "blood"}
+    extraction = read(nlp, "Plasma alkaline phosphatase in prostate cancer with bone metastases",
+                      "In 200 men with bone metastases, high alkaline phosphatase was associated with shorter "
+                      "overall survival (HR 2.1, p < 0.01).")
+    assert {r.sample for r in extraction.relations} == {"plasma"}  # the abstract's own word comes first

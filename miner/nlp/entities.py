@@ -103,6 +103,8 @@ class EntityFinder:
             self.keys[key] = (label, canonical, ambiguous)
             target = exact if _short(synonym) else folded
             target.setdefault(key, []).append(nlp.make_doc(synonym))
+            if target is exact and synonym.isalpha() and synonym.islower() and len(synonym) >= 4:
+                target[key].append(nlp.make_doc(synonym.capitalize()))  # 'Serum' opening a sentence
             if "-" in synonym and not _short(synonym):
                 target[key].append(nlp.make_doc(synonym.replace("-", " ")))
                 target[key].append(nlp.make_doc(synonym.replace("-", "–")))

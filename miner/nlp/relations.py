@@ -38,6 +38,10 @@ INHERENT_SAMPLE = {"CTC": "blood", "DTC": "bone_marrow", "PSA mRNA": "blood", "E
                    "cOC": "blood", "MDSC": "blood", "hemoglobin": "blood", "NLR": "blood"}
 SURFACE_SAMPLE = (("u", "urine"), ("s", "serum"))
 SAMPLE_WORDS = {"serum": "serum", "plasma": "plasma", "urinary": "urine", "urine": "urine", "blood": "blood"}
+USUAL_SAMPLE = {"blood_count": "blood", "cell_based": "blood"}
+"""Where an abstract names no sample: counts and cells are read in blood; other categories default to serum."""
+UNSAID_SAMPLE_CATEGORIES = ("candidate", "microRNA", "nucleic_acid", "vesicle")
+"""Categories measured in many samples: without a word for it, the sample stays unspecified."""
 
 
 @dataclass
@@ -176,7 +180,8 @@ def find_relations(doc: Doc, lexicon: Lexicon, title_end: int, text: str, roles:
                         marker=marker.kb_id_, marker_surface=marker.text,
                         category=marker_category(lexicon, marker), candidate=bool(marker._.candidate),
                         cancer=cancer, use=use, finding=finding, direction=direction_of(lexicon, segment),
-                        sample=sample_of(marker, in_sent, usual_sample), confidence=round(min(confidence, 1.0), 2),
+                        sample=sample_of(marker, in_sent, usual_sample, marker_category(lexicon, marker)),
+                        confidence=round(min(confidence, 1.0), 2),
                         sentence=sent_text, start=sent.start_char, end=sent.end_char, cues=cues)
                     key = (relation.marker, cancer, use)
                     if key not in best or relation.confidence > best[key].confidence:
@@ -212,7 +217,8 @@ def _design_relations(title: str, lexicon: Lexicon, roles: list[tuple[Span, str,
                 relations.append(Relation(
                     marker=marker.kb_id_, marker_surface=marker.text, category=marker_category(lexicon, marker),
                     candidate=False, cancer=cancer, use=use, finding="unclear", direction=None,
-                    sample=sample_of(marker, [], abstract_sample), confidence=DESIGN_CONFIDENCE,
+                    sample=sample_of(marker, [], abstract_sample, marker_category(lexicon, marker)),
+                    confidence=DESIGN_CONFIDENCE,
                     sentence=sent_text, start=sent.start_char, end=sent.end_char,
                     cues=[f"study design: the title names {use} for the markers measured"]))
     return relations
@@ -275,7 +281,7 @@ def common_sample(entities: list[Span]) -> str | None:
     return counts.most_common(1)[0][0] if counts else None
 
 
-def sample_of(marker: Span, in_sentence: list[Span], abstract_sample: str | None) -> str:
+def sample_of(marker: Span, in_sentence: list[Span], abstract_sample: str | None, category: str) -> str:
     if marker.kb_id_ in INHERENT_SAMPLE:
         return INHERENT_SAMPLE[marker.kb_id_]
     for prefix, sample in SURFACE_SAMPLE:
@@ -288,4 +294,6 @@ def sample_of(marker: Span, in_sentence: list[Span], abstract_sample: str | None
     if samples:
         nearest = min(samples, key=lambda s: abs(s.start - marker.start))
         return nearest.kb_id_
-    return abstract_sample or "unspecified"
+    if abstract_sample:
+        return abstract_sample
+    return "unspecified" if category in UNSAID_SAMPLE_CATEGORIES else USUAL_SAMPLE.get(category, "serum")
