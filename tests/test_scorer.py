@@ -67,6 +67,19 @@ def test_bone_turnover_markers_reach_bone_markers_only(reader) -> None:  # noqa:
     assert {"CTX", "P1NP"} <= set(statement.groups) and "CEA" not in statement.groups
 
 
+def test_bone_biomarkers_is_a_group_phrase(reader) -> None:  # noqa: ANN001
+    view = view_of(reader, "The usefulness of bone biomarkers for monitoring treatment",
+                   "Serum CTX and P1NP were measured in 40 women with bone metastases from breast cancer.")
+    assert {"CTX", "P1NP"} <= set(view.sentences[0].groups)
+
+
+def test_a_concluding_sentence_of_an_unstructured_abstract_is_a_conclusion(reader) -> None:  # noqa: ANN001
+    view = view_of(reader, "NTX in breast cancer",
+                   "We measured urinary NTX in 120 women with bone metastases. NTX was higher in women with "
+                   "bone metastases (p < 0.01). In conclusion, NTX may help to diagnose bone metastases.")
+    assert [s.role for s in view.sentences][-2:] == ["result", "conclusion"]
+
+
 def test_glued_sample_prefixes_are_candidates_with_their_sample(reader) -> None:  # noqa: ANN001
     view = view_of(reader, "sCTX and uNTX in breast cancer bone metastases",
                    "sCTX and uNTX were higher in 40 women with breast cancer and bone metastases than in 40 "

@@ -104,6 +104,8 @@ def sentence_roles(doc: Doc, lexicon: Lexicon, title_end: int, doc_text: str) ->
         if label and label.group(1).lower() in SECTION_ROLE:
             section = SECTION_ROLE[label.group(1).lower()]
         role = section or "result"
+        if role == "result" and lexicon_cue("conclusion", text):
+            role = "conclusion"
         aim = lexicon_cue("objective", text)
         if role == "objective" and not aim:
             role = "background"  # an Aims/Purpose section sentence that states no aim restates what is known
