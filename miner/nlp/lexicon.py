@@ -131,8 +131,15 @@ class CaselessPattern:
         after another, faster: each on its own (a literal start such as 'receiver operating' or '+BM' is looked
         for directly, not tried at every character) and without groups (an alternative that starts with a
         group is then skipped at once where its first letter is not), and the whole matches where any part
-        matches."""
-        return any(part.search(text) is not None for part in self.parts)
+        matches. (The parts' searches are inlined: this runs tens of thousands of times per hundred abstracts.)"""
+        lowered = _lowered(text)
+        for part in self.parts:
+            if part.folded is None or lowered is None:
+                if part.regex.search(text) is not None:
+                    return True
+            elif _has_needle(part.needles, lowered) and part.folded.search(lowered) is not None:
+                return True
+        return False
 
     def search(self, text: str) -> re.Match[str] | None:
         if self._shared_alone(text):
@@ -154,14 +161,18 @@ class CaselessPattern:
     def _choose(self, text: str) -> tuple[re.Pattern[str] | None, str]:
         """The regex to run and the text to run it on; no regex when the lowercased text lacks every needle."""
         if self.folded is not None and (lowered := _lowered(text)) is not None:
-            if self.needles is not None:
-                for needle in self.needles:  # a loop, not any(): no generator to make on every call
-                    if needle in lowered:
-                        break
-                else:
-                    return None, lowered
-            return self.folded, lowered
+            return (self.folded if _has_needle(self.needles, lowered) else None), lowered
         return self.regex, text
+
+
+def _has_needle(needles: tuple[str, ...] | None, lowered: str) -> bool:
+    """Whether a lowercased text holds one of a pattern's needles (True when it has none)."""
+    if needles is None:
+        return True
+    for needle in needles:  # noqa: SIM110 - a loop, not any(): no generator to make on every call
+        if needle in lowered:
+            return True
+    return False
 
 
 @lru_cache(maxsize=4096)
