@@ -134,15 +134,22 @@ def _resolve_groups(sentences: list[Sentence], measured: dict[str, MarkerMention
     """Give each sentence with a group phrase the measured markers the phrase stands for. A sentence that
     names a family ("bone turnover markers were ...") is not read for generic phrases ("markers were")."""
     categories = sorted((name for group, name in lexicon.combined if group == "groups"), key=lambda n: n == "any")
+    covered = {name: [m for m, mention in measured.items() if _group_covers(name, mention)] for name in categories}
     for sentence in sentences:
         family = False
         for name in categories:
+            if name == "any" and family:
+                continue
+            if not covered[name]:  # a phrase that reaches no marker matters only as a family, which silences "any"
+                if name != "any" and covered.get("any") and lexicon.has("groups", name, sentence.text):
+                    family = True
+                continue
             phrase = lexicon.first_cue("groups", name, sentence.text)
-            if phrase is None or (name == "any" and family):
+            if phrase is None:
                 continue
             family = family or name != "any"
-            for marker, mention in measured.items():
-                if _group_covers(name, mention) and marker not in sentence.groups:
+            for marker in covered[name]:
+                if marker not in sentence.groups:
                     sentence.groups[marker] = phrase
         if sentence.groups:
             cut = EXCEPT.search(sentence.text)

@@ -106,7 +106,7 @@ def sentence_roles(doc: Doc, lexicon: Lexicon, title_end: int, doc_text: str) ->
         elif role in ("background", "result") and aim:
             role = "objective"
         ours = lexicon.has("grammar", "ours", text)
-        if role in ("result", "conclusion", "objective") and lexicon_cue("background", text) and not ours:
+        if role in ("result", "conclusion", "objective") and not ours and lexicon_cue("background", text):
             role = "background"
         elif role in ("result", "objective") and lexicon_cue("methods", text) and not lexicon.has(
                 "grammar", "result_words", text):
