@@ -11,12 +11,14 @@ from __future__ import annotations
 import gc
 import re
 import warnings
+from bisect import bisect_right
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
 import spacy
 from scispacy.custom_tokenizer import combined_rule_tokenizer
+from spacy.attrs import IDX
 from spacy.language import Language
 from spacy.tokens import Doc
 
@@ -87,14 +89,17 @@ def split_sentences(doc: Doc) -> Doc:
         return doc
     doc[0].is_sent_start = True
     text = doc_text(doc)
+    token_starts: list[int] | None = None
     found = False
     for m in SENTENCE_END.finditer(text):
         if m.end() >= len(text) or (text[m.start()] == "." and NOT_AN_END.search(
                 text, max(0, m.start() - NOT_AN_END_REACH), m.start())):
             continue
-        span = doc.char_span(m.end(), m.end() + 1, alignment_mode="expand")
-        if span is not None and span.start > 0:
-            doc[span.start].is_sent_start = True
+        if token_starts is None:
+            token_starts = doc.to_array(IDX).tolist()
+        token = bisect_right(token_starts, m.end()) - 1  # the token that holds the next sentence's first character
+        if token > 0:
+            doc[token].is_sent_start = True
             found = True
     if not found and len(doc) > 1:
         doc[1].is_sent_start = False  # one sentence: still say so, or spaCy has no boundaries at all
