@@ -123,6 +123,8 @@ class CaselessPattern:
         """Patterns that match where this one matches, together: a combined pattern's parts (``arrange``)
         without their groups, for ``occurs``."""
         self.needles = _prefilter(folded) if folded is not None else None
+        self.at_words = word_start_search(folded) if folded is not None and parts is None else None
+        """For a part: the faster form of its folded regex for existence (``word_start_search``), if any."""
         self.shared = shared
         """The combined pattern's first alternative, with its groups, when the others follow as parts[1:]."""
 
@@ -137,7 +139,12 @@ class CaselessPattern:
             if part.folded is None or lowered is None:
                 if part.regex.search(text) is not None:
                     return True
-            elif _has_needle(part.needles, lowered) and part.folded.search(lowered) is not None:
+            elif not _has_needle(part.needles, lowered):
+                continue
+            elif part.at_words is not None and _narrow(lowered):
+                if part.at_words.search(lowered) is not None or part.folded.match(lowered) is not None:
+                    return True
+            elif part.folded.search(lowered) is not None:
                 return True
         return False
 
@@ -188,6 +195,12 @@ def _lowered(text: str) -> str | None:
     return text.lower() if _foldable(text) else None
 
 
+@lru_cache(maxsize=1024)
+def _narrow(text: str) -> bool:
+    """Whether every character of a text is below U+10000 (``word_start_search`` knows their classes)."""
+    return text.isascii() or max(text) < NARROW_END
+
+
 def _foldable(text: str) -> bool:
     """Whether case matters only in the text's ASCII letters: every other character is caseless ('≤', '–';
     not 'µ', whose upper case is Greek, nor 'ſ' or 'K', which case-insensitive matching takes for s and k)."""
@@ -199,6 +212,7 @@ def forget_cues() -> None:
     _found.cache_clear()
     _cue_list.cache_clear()
     _lowered.cache_clear()
+    _narrow.cache_clear()
 
 
 @lru_cache(maxsize=4096)
@@ -343,6 +357,130 @@ def _needles(items: list) -> set[str] | None:  # items of a parsed pattern: (opc
         if found:
             choices.append(found)
     return max(choices, key=lambda c: (min(map(len, c)), -len(c))) if choices else None
+
+
+NARROW_END = "\U00010000"
+MAX_ALTERNATIVES = 400
+MAX_CLASS = 8
+
+
+def word_start_search(folded: str) -> re.Pattern[str] | None:
+    """A faster regex to tell whether a folded pattern of the shape ``\\b(?=[letters])(?:A|B|...)``, every
+    alternative starting with a word character, matches anywhere but at the text's start (there, use the
+    pattern's ``match``), in a text whose characters are below U+10000. Python's regex engine tries a
+    pattern that starts with ``\\b`` at every character; this one starts with the non-word character before
+    the word, from a plain character set the engine skips to directly, and then dispatches on the word's
+    first letter: the alternatives expanded until each starts with a letter (``_expand``), grouped by it,
+    their leading lookbehinds moved after it (``(?<!x)a`` is ``a(?<!xa)``). None for any other shape."""
+    try:
+        parsed = re._parser.parse(folded)  # type: ignore[attr-defined]
+    except re.error:
+        return None
+    constants = re._constants  # type: ignore[attr-defined]
+    items = list(parsed.data)
+    if items[:1] != [(constants.AT, constants.AT_BOUNDARY)]:
+        return None
+    items, allowed = items[1:], None
+    if items and items[0][0] is constants.ASSERT and items[0][1][0] == 1:  # a guard on the first letter
+        allowed = _letters(list(items[0][1][1]))
+        if allowed is None:
+            return None
+        items = items[1:]
+    alternatives = _expand(items)
+    if alternatives is None:
+        return None
+    by_letter: dict[int, list[list]] = {}
+    for behinds, letter, rest in alternatives:
+        if not _is_word(letter):
+            return None
+        if allowed is None or letter in allowed:
+            moved = [(op, (-1, re._parser.SubPattern(parsed.state, [*sub, (constants.LITERAL, letter)])))  # type: ignore[attr-defined]
+                     for op, (_, sub) in behinds]
+            by_letter.setdefault(letter, []).append(moved + rest)
+    if not by_letter:
+        return None
+    branches = [[(constants.LITERAL, letter), *_either(parsed.state, rests)] for letter, rests in by_letter.items()]
+    parsed.data = [_non_word_set(), *_either(parsed.state, branches)]
+    try:
+        return re._compiler.compile(parsed)  # type: ignore[attr-defined]
+    except (re.error, RecursionError):
+        return None
+
+
+def _expand(items: list) -> list[tuple[list, int, list]] | None:
+    """Alternatives that together match where a parsed pattern matches, each as (its leading lookbehinds,
+    its first character, the rest); None when the pattern cannot be laid out so (a class of more than a few
+    letters, a repeat, a lookahead first, or too many alternatives)."""
+    constants = re._constants  # type: ignore[attr-defined]
+    at = 0
+    while at < len(items) and items[at][0] in (constants.ASSERT, constants.ASSERT_NOT) and items[at][1][0] == -1:
+        at += 1
+    if at == len(items):
+        return None
+    behinds, (op, arg), rest = items[:at], items[at], items[at + 1 :]
+    if op is constants.LITERAL:
+        return [(behinds, arg, rest)]
+    if op is constants.IN and (letters := _letters([(op, arg)])) is not None and len(letters) <= MAX_CLASS:
+        return [(behinds, letter, rest) for letter in sorted(letters)]
+    if op is constants.BRANCH:
+        choices = [[*behinds, *branch, *rest] for branch in arg[1]]
+    elif op is constants.SUBPATTERN and arg[0] is None and not arg[1] and not arg[2]:
+        choices = [[*behinds, *arg[3], *rest]]
+    elif op in (constants.MAX_REPEAT, constants.MIN_REPEAT) and arg[:2] == (0, 1):
+        choices = [[*behinds, *arg[2], *rest], [*behinds, *rest]]
+    else:
+        return None
+    found: list[tuple[list, int, list]] = []
+    for choice in choices:
+        expanded = _expand(choice)
+        if expanded is None or len(found) + len(expanded) > MAX_ALTERNATIVES:
+            return None
+        found.extend(expanded)
+    return found
+
+
+def _letters(items: list) -> set[int] | None:
+    """The characters of a parsed single literal or class of literals; None for anything else."""
+    constants = re._constants  # type: ignore[attr-defined]
+    if len(items) != 1:
+        return None
+    op, arg = items[0]
+    if op is constants.LITERAL:
+        return {arg}
+    if op is constants.IN and all(kind is constants.LITERAL for kind, _ in arg):
+        return {code for _, code in arg}
+    return None
+
+
+def _either(state: object, choices: list[list]) -> list:
+    """Parsed items that match any of the choices (the first choice alone when one is empty: for
+    existence, the shortest suffices)."""
+    if any(not choice for choice in choices):
+        return []
+    if len(choices) == 1:
+        return choices[0]
+    subpattern = re._parser.SubPattern  # type: ignore[attr-defined]
+    return [(re._constants.BRANCH, (None, [subpattern(state, choice) for choice in choices]))]  # type: ignore[attr-defined]
+
+
+def _is_word(code: int) -> bool:
+    """Whether a character is one that ``\\w`` matches (and ``\\b`` sees as a word's)."""
+    return chr(code).isalnum() or code == ord("_")
+
+
+@lru_cache(maxsize=1)
+def _non_word_set() -> tuple:
+    """A parsed class of every non-word character below U+10000, as ranges: a set the regex engine looks
+    each character up in at once (``\\W`` is a call per character)."""
+    ranges, start = [], None
+    for code in range(0x10001):
+        word = code == 0x10000 or _is_word(code)
+        if not word and start is None:
+            start = code
+        elif word and start is not None:
+            ranges.append((start, code - 1))
+            start = None
+    return (re._constants.IN, [(re._constants.RANGE, r) for r in ranges])  # type: ignore[attr-defined]
 
 
 def _literal_start(items: list) -> str:
