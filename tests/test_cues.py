@@ -129,3 +129,14 @@ def test_cue_existence_is_unchanged_next_to_any_character() -> None:
     for key, pattern in lexicon.combined.items():
         for text in texts:
             assert pattern.occurs(text) == (pattern.regex.search(text) is not None), (key, text)
+
+
+def test_a_caseless_pattern_is_searched_only_where_its_word_start_search_finds_it() -> None:
+    pattern = CaselessPattern(r"\b((?:lung|breast)(?:,\s*|\s+and\s+)?)+\s+cancers?")
+    assert pattern.at_words is not None
+    texts = ["Lung and breast cancer", "–breast cancers", "xlung cancer", "lung, breast,  cancer", "cancer",
+             "lung 😀 cancer"]
+    for text in texts:
+        assert spans(pattern.finditer(text)) == spans(pattern.regex.finditer(text)), text
+        assert pattern.occurs(text) == (pattern.regex.search(text) is not None), text
+    assert sum(pattern.occurs(text) for text in texts) == 3

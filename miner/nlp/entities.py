@@ -219,7 +219,7 @@ class EntityFinder:
         """Gene variants measured in blood: 'AR-V7', 'AR amplification', 'TP53 mutations' in ctDNA.
         Only in a sentence about a blood sample: elsewhere a mutation describes the tumour."""
         for sentence in re.finditer(r"[^.]+", text):
-            if not BLOOD_CONTEXT.search(sentence.group(0)):
+            if not BLOOD_CONTEXT.occurs(sentence.group(0)):
                 continue
             for m in ALTERATION.finditer(sentence.group(0)):
                 gene = m.group(1)

@@ -123,7 +123,7 @@ class CaselessPattern:
         """Patterns that match where this one matches, together: a combined pattern's parts (``arrange``)
         without their groups, for ``occurs``."""
         self.needles = _prefilter(folded) if folded is not None else None
-        self.at_words = word_start_search(folded) if folded is not None and parts is None else None
+        self.at_words = word_start_search(without_groups(folded)) if folded is not None and parts is None else None
         """For a part: the faster form of its folded regex for existence (``word_start_search``), if any."""
         self.shared = shared
         """The combined pattern's first alternative, with its groups, when the others follow as parts[1:]."""
@@ -139,14 +139,20 @@ class CaselessPattern:
             if part.folded is None or lowered is None:
                 if part.regex.search(text) is not None:
                     return True
-            elif not _has_needle(part.needles, lowered):
-                continue
-            elif part.at_words is not None and _narrow(lowered):
-                if part.at_words.search(lowered) is not None or part.folded.match(lowered) is not None:
+            else:
+                known = part._known(lowered)
+                if known or (known is None and part.folded.search(lowered) is not None):  # type: ignore[union-attr]
                     return True
-            elif part.folded.search(lowered) is not None:
-                return True
         return False
+
+    def _known(self, lowered: str) -> bool | None:
+        """Whether the folded pattern matches in a lowercased text, when that is known without searching it:
+        not where none of its needles is, else as its ``word_start_search`` says; None when not known."""
+        if not _has_needle(self.needles, lowered):
+            return False
+        if self.at_words is not None and _narrow(lowered):
+            return self.at_words.search(lowered) is not None or self.folded.match(lowered) is not None  # type: ignore[union-attr]
+        return None
 
     def search(self, text: str) -> re.Match[str] | None:
         if self._shared_alone(text):
@@ -168,7 +174,7 @@ class CaselessPattern:
     def _choose(self, text: str) -> tuple[re.Pattern[str] | None, str]:
         """The regex to run and the text to run it on; no regex when the lowercased text lacks every needle."""
         if self.folded is not None and (lowered := _lowered(text)) is not None:
-            return (self.folded if _has_needle(self.needles, lowered) else None), lowered
+            return (None if self._known(lowered) is False else self.folded), lowered
         return self.regex, text
 
 
@@ -410,7 +416,7 @@ def word_start_search(folded: str) -> re.Pattern[str] | None:
 def _expand(items: list) -> list[tuple[list, int, list]] | None:
     """Alternatives that together match where a parsed pattern matches, each as (its leading lookbehinds,
     its first character, the rest); None when the pattern cannot be laid out so (a class of more than a few
-    letters, a repeat, a lookahead first, or too many alternatives)."""
+    letters or a repeat that can be empty first, a lookahead first, or too many alternatives)."""
     constants = re._constants  # type: ignore[attr-defined]
     at = 0
     while at < len(items) and items[at][0] in (constants.ASSERT, constants.ASSERT_NOT) and items[at][1][0] == -1:
@@ -428,6 +434,10 @@ def _expand(items: list) -> list[tuple[list, int, list]] | None:
         choices = [[*behinds, *arg[3], *rest]]
     elif op in (constants.MAX_REPEAT, constants.MIN_REPEAT) and arg[:2] == (0, 1):
         choices = [[*behinds, *arg[2], *rest], [*behinds, *rest]]
+    elif op in (constants.MAX_REPEAT, constants.MIN_REPEAT) and arg[0] >= 1:  # x+ is x then x*
+        low, high, repeated = arg
+        again = (op, (low - 1, high if high == constants.MAXREPEAT else high - 1, repeated))
+        choices = [[*behinds, *repeated, *([again] if again[1][1] else []), *rest]]
     else:
         return None
     found: list[tuple[list, int, list]] = []
