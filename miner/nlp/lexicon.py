@@ -155,27 +155,42 @@ class CaselessPattern:
         return None
 
     def search(self, text: str) -> re.Match[str] | None:
-        if self._shared_alone(text):
-            return self.shared.search(text)  # type: ignore[union-attr]
-        regex, target = self._choose(text)
-        return regex.search(target) if regex is not None else None
+        return next(self.finditer(text), None)  # the first match is the leftmost
 
     def finditer(self, text: str) -> Iterator[re.Match[str]]:
         if self._shared_alone(text):
             return self.shared.finditer(text)  # type: ignore[union-attr]
-        regex, target = self._choose(text)
-        return regex.finditer(target) if regex is not None else iter(())
+        if self.folded is None or (lowered := _lowered(text)) is None:
+            return self.regex.finditer(text)
+        if not _has_needle(self.needles, lowered):
+            return iter(())
+        if self.at_words is not None and _narrow(lowered):
+            return self._word_matches(lowered)
+        return self.folded.finditer(lowered)
+
+    def _word_matches(self, lowered: str) -> Iterator[re.Match[str]]:
+        """The folded pattern's ``finditer`` on a lowercased text, found faster: a match starts at the text's
+        start or after a non-word character, where ``at_words`` finds it, and none is empty; each is then
+        read with ``match`` where it starts (the same match that a search reaches there)."""
+        folded, at_words = self.folded, self.at_words
+        match, end = folded.match(lowered), 0  # type: ignore[union-attr]
+        while True:
+            if match is None:
+                before = at_words.search(lowered, max(end - 1, 0))  # type: ignore[union-attr]
+                if before is None:
+                    return
+                end = before.start() + 1
+                match = folded.match(lowered, end)  # type: ignore[union-attr]
+                if match is None:  # (where at_words finds a start, the pattern matches: kept only to never loop)
+                    end += 1
+                    continue
+            yield match
+            end, match = match.end(), None
 
     def _shared_alone(self, text: str) -> bool:
         """When no other part matches anywhere in a text, a combined pattern's matches there are those of its
         first alternative (the same matches, groups numbered alike), which is faster searched alone."""
         return self.shared is not None and not any(part.search(text) for part in self.parts[1:])
-
-    def _choose(self, text: str) -> tuple[re.Pattern[str] | None, str]:
-        """The regex to run and the text to run it on; no regex when the lowercased text lacks every needle."""
-        if self.folded is not None and (lowered := _lowered(text)) is not None:
-            return (None if self._known(lowered) is False else self.folded), lowered
-        return self.regex, text
 
 
 def _has_needle(needles: tuple[str, ...] | None, lowered: str) -> bool:
@@ -367,7 +382,7 @@ def _needles(items: list) -> set[str] | None:  # items of a parsed pattern: (opc
 
 NARROW_END = "\U00010000"
 MAX_ALTERNATIVES = 400
-MAX_CLASS = 8
+MAX_CLASS = 40
 
 
 def word_start_search(folded: str) -> re.Pattern[str] | None:
@@ -450,15 +465,16 @@ def _expand(items: list) -> list[tuple[list, int, list]] | None:
 
 
 def _letters(items: list) -> set[int] | None:
-    """The characters of a parsed single literal or class of literals; None for anything else."""
+    """The characters of a parsed single literal or class of literals and ranges; None for anything else."""
     constants = re._constants  # type: ignore[attr-defined]
     if len(items) != 1:
         return None
     op, arg = items[0]
     if op is constants.LITERAL:
         return {arg}
-    if op is constants.IN and all(kind is constants.LITERAL for kind, _ in arg):
-        return {code for _, code in arg}
+    if op is constants.IN and all(kind in (constants.LITERAL, constants.RANGE) for kind, _ in arg):
+        return {code for kind, value in arg
+                for code in ([value] if kind is constants.LITERAL else range(value[0], value[1] + 1))}
     return None
 
 
