@@ -14,7 +14,7 @@ import tomllib
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 from miner.config import ConfigurationError, corpus_path, user_lexicon_dir
@@ -123,10 +123,14 @@ class CaselessPattern:
         """Patterns that match where this one matches, together: a combined pattern's parts (``arrange``)
         without their groups, for ``occurs``."""
         self.needles = _prefilter(folded) if folded is not None else None
-        self.at_words = word_start_search(without_groups(folded)) if folded is not None and parts is None else None
-        """For a part: the faster form of its folded regex for existence (``word_start_search``), if any."""
+        self._alone = parts is None
         self.shared = shared
         """The combined pattern's first alternative, with its groups, when the others follow as parts[1:]."""
+
+    @cached_property
+    def at_words(self) -> re.Pattern[str] | None:
+        """A pattern's own ``word_start_search``, if it has one (not a combined pattern's: its parts')."""
+        return word_start_search(without_groups(self.folded.pattern)) if self.folded and self._alone else None
 
     def occurs(self, text: str) -> bool:
         """Whether the pattern matches anywhere in the text. A combined pattern is searched as its parts one
@@ -218,7 +222,7 @@ def _lowered(text: str) -> str | None:
 
 @lru_cache(maxsize=1024)
 def _narrow(text: str) -> bool:
-    """Whether every character of a text is below U+10000 (``word_start_search`` knows their classes)."""
+    """Whether every character of a text is below U+3000 (``word_start_search`` knows their classes)."""
     return text.isascii() or max(text) < NARROW_END
 
 
@@ -380,7 +384,8 @@ def _needles(items: list) -> set[str] | None:  # items of a parsed pattern: (opc
     return max(choices, key=lambda c: (min(map(len, c)), -len(c))) if choices else None
 
 
-NARROW_END = "\U00010000"
+NARROW_END = "\u3000"
+"""Where the scripts of CJK begin: the non-word characters below are few ranges (the regex compiles faster)."""
 MAX_ALTERNATIVES = 400
 MAX_CLASS = 40
 
@@ -388,7 +393,7 @@ MAX_CLASS = 40
 def word_start_search(folded: str) -> re.Pattern[str] | None:
     """A faster regex to tell whether a folded pattern of the shape ``\\b(?=[letters])(?:A|B|...)``, every
     alternative starting with a word character, matches anywhere but at the text's start (there, use the
-    pattern's ``match``), in a text whose characters are below U+10000. Python's regex engine tries a
+    pattern's ``match``), in a text whose characters are below ``NARROW_END``. Python's regex engine tries a
     pattern that starts with ``\\b`` at every character; this one starts with the non-word character before
     the word, from a plain character set the engine skips to directly, and then dispatches on the word's
     first letter: the alternatives expanded until each starts with a letter (``_expand``), grouped by it,
@@ -496,11 +501,12 @@ def _is_word(code: int) -> bool:
 
 @lru_cache(maxsize=1)
 def _non_word_set() -> tuple:
-    """A parsed class of every non-word character below U+10000, as ranges: a set the regex engine looks
+    """A parsed class of every non-word character below ``NARROW_END``, as ranges: a set the regex engine looks
     each character up in at once (``\\W`` is a call per character)."""
     ranges, start = [], None
-    for code in range(0x10001):
-        word = code == 0x10000 or _is_word(code)
+    end = ord(NARROW_END)
+    for code in range(end + 1):
+        word = code == end or _is_word(code)
         if not word and start is None:
             start = code
         elif word and start is not None:
