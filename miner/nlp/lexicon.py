@@ -141,22 +141,16 @@ class CaselessPattern:
         lowered = _lowered(text)
         for part in self.parts:
             if part.folded is None or lowered is None:
-                if part.regex.search(text) is not None:
-                    return True
+                found = part.regex.search(text) is not None
+            elif not _has_needle(part.needles, lowered):
+                continue
+            elif part.at_words is not None and _narrow(lowered):  # the faster search tells it all
+                found = part.at_words.search(lowered) is not None or part.folded.match(lowered) is not None
             else:
-                known = part._known(lowered)
-                if known or (known is None and part.folded.search(lowered) is not None):  # type: ignore[union-attr]
-                    return True
+                found = part.folded.search(lowered) is not None
+            if found:
+                return True
         return False
-
-    def _known(self, lowered: str) -> bool | None:
-        """Whether the folded pattern matches in a lowercased text, when that is known without searching it:
-        not where none of its needles is, else as its ``word_start_search`` says; None when not known."""
-        if not _has_needle(self.needles, lowered):
-            return False
-        if self.at_words is not None and _narrow(lowered):
-            return self.at_words.search(lowered) is not None or self.folded.match(lowered) is not None  # type: ignore[union-attr]
-        return None
 
     def search(self, text: str) -> re.Match[str] | None:
         return next(self.finditer(text), None)  # the first match is the leftmost
