@@ -9,6 +9,8 @@ of a defined short form, a Span whose ``._.long_form`` is the Span of its defini
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from scispacy.abbreviation import filter_matches, find_abbreviation
 from spacy.language import Language
 from spacy.tokens import Doc, Span
@@ -39,21 +41,27 @@ class AbbreviationFinder:
                 continue  # the first definition of a long or a short form wins, as in scispacy
             definitions[long.text] = (long, short)
             shorts.add(short.text)
-        positions: dict[str, list[int]] = {}
-        if definitions:
-            for i, text in enumerate(texts):
-                positions.setdefault(text, []).append(i)
         abbreviations = []
         for long, short in definitions.values():
             words = texts[short.start : short.end]
-            starts = {short.start} | {i for i in positions.get(words[0], ())
-                                      if texts[i : i + len(words)] == words}
+            starts = {short.start} | {i for i in _positions(texts, words[0]) if texts[i : i + len(words)] == words}
             for start in sorted(starts):
                 occurrence = doc[start : start + len(words)]
                 occurrence._.long_form = long
                 abbreviations.append(occurrence)
         doc._.abbreviations = abbreviations
         return doc
+
+
+def _positions(texts: list[str], word: str) -> Iterator[int]:
+    """Where a word is among the tokens' texts (found by ``list.index``, which looks in C)."""
+    at = -1
+    while True:
+        try:
+            at = texts.index(word, at + 1)
+        except ValueError:
+            return
+        yield at
 
 
 def bracketed(texts: list[str]) -> list[tuple[int, int, int]]:
