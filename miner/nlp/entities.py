@@ -68,6 +68,8 @@ def token_texts(doc: Doc) -> list[str]:
 
 
 TOKEN_TEXTS = "token_texts"
+Abbreviations = list[tuple[Span, str, Span | None]]
+"""Each occurrence of a defined short form, with its text and its definition's Span."""
 
 
 def _short(synonym: str) -> bool:
@@ -136,7 +138,9 @@ class EntityFinder:
         found.extend(self._blood_counts(doc, text))
         found.extend(self._coordinated_cancers(doc, text))
         found.extend(self._model_entities(doc))
-        found, abbreviation_rejects = self._apply_abbreviations(doc, text, found)
+        abbreviations = ([(short, short.text, short._.long_form) for short in doc._.abbreviations]
+                         if Doc.has_extension("abbreviations") else None)  # each Span's ._ read once
+        found, abbreviation_rejects = self._apply_abbreviations(doc, text, found, abbreviations)
         rejected.extend(abbreviation_rejects)
         found.extend(self._candidates(doc, text, found))
         kept, unsupported = self._support(text, found)
@@ -146,17 +150,17 @@ class EntityFinder:
         doc.spans["entities"] = kept
         doc.spans["rejected"] = rejected
         doc.user_data.pop(TOKEN_TEXTS, None)
-        if Doc.has_extension("abbreviations"):
-            self._serialisable_abbreviations(doc)
+        if abbreviations is not None:
+            self._serialisable_abbreviations(doc, abbreviations)
         return doc
 
     @staticmethod
-    def _serialisable_abbreviations(doc: Doc) -> None:
+    def _serialisable_abbreviations(doc: Doc, abbreviations: Abbreviations) -> None:
         """The abbreviation finder keeps abbreviations as Spans (in ``doc._.abbreviations`` and each short form's
         ``long_form``), which cannot cross process boundaries (nlp.pipe with n_process): keep plain
         records instead."""
-        doc._.abbreviations = [{"short": a.text, "long": a._.long_form.text, "start": a.start_char}
-                               for a in doc._.abbreviations if a._.long_form is not None]
+        doc._.abbreviations = [{"short": short_text, "long": long_form.text, "start": short.start_char}
+                               for short, short_text, long_form in abbreviations if long_form is not None]
         for key in [k for k in doc.user_data if isinstance(k, tuple) and len(k) > 1 and k[1] == "long_form"]:
             del doc.user_data[key]
 
@@ -165,11 +169,12 @@ class EntityFinder:
     def _span(doc: Doc, start: int, end: int, label: str, canonical: str, source: str,
               candidate: bool = False, ambiguous: bool = False) -> Span:
         span = Span(doc, start, end, label=label, kb_id=canonical)
-        span._.source = source
+        extension = span._  # (each ._ is a new object that reads the span's offsets)
+        extension.source = source
         if candidate:  # extension defaults are None: set only what differs
-            span._.candidate = True
+            extension.candidate = True
         if ambiguous:
-            span._.reason = "ambiguous"
+            extension.reason = "ambiguous"
         return span
 
     def _char_span(self, doc: Doc, start: int, end: int, label: str, canonical: str, source: str,
@@ -290,16 +295,16 @@ class EntityFinder:
                     yield self._span(doc, ent.start, ent.end, "MARKER", canonical or ent.text, "model",
                                      candidate=canonical is None)
 
-    def _apply_abbreviations(self, doc: Doc, text: str, found: list[Span]) -> tuple[list[Span], list[Span]]:
+    def _apply_abbreviations(self, doc: Doc, text: str, found: list[Span], abbreviations: Abbreviations | None
+                             ) -> tuple[list[Span], list[Span]]:
         """Short forms defined in the abstract take the meaning of their long form."""
-        if not Doc.has_extension("abbreviations"):
+        if abbreviations is None:
             return found, []
         meaning: dict[str, tuple[str, str] | None] = {}
-        for short in doc._.abbreviations:
-            long_form = short._.long_form
-            if short.text in meaning or long_form is None:
+        for _, short_text, long_form in abbreviations:
+            if short_text in meaning or long_form is None:
                 continue
-            meaning[short.text] = self._resolve(long_form, found)
+            meaning[short_text] = self._resolve(long_form, found)
         for short_text in self._defined_otherwise(doc, found):
             meaning.setdefault(short_text, ("OTHER", short_text))
         if not meaning:
@@ -310,7 +315,7 @@ class EntityFinder:
             if surface in meaning and span.label_ in ("MARKER", "CANCER"):
                 resolved = meaning[surface]
                 agrees = resolved == (span.label_, span.kb_id_) or (
-                    resolved is None and self._long_form_agrees(doc, span))
+                    resolved is None and self._long_form_agrees(abbreviations, span))
                 if not agrees:
                     span._.reason = "defined in this abstract as something else"
                     rejected.append(span)
@@ -318,13 +323,14 @@ class EntityFinder:
                 span._.reason = None
             kept.append(span)
         known = {(s.start, s.end) for s in kept}
-        for short in doc._.abbreviations:
-            resolved = meaning.get(short.text)
+        for short, short_text, long_form in abbreviations:
+            resolved = meaning.get(short_text)
             if resolved and (short.start, short.end) not in known:
                 label, canonical = resolved
                 kept.append(self._span(doc, short.start, short.end, label, canonical, "abbreviation"))
-            elif resolved is None and (short.start, short.end) not in known and self._biomarker_like(short):
-                kept.append(self._span(doc, short.start, short.end, "MARKER", short.text, "abbreviation",
+            elif resolved is None and (short.start, short.end) not in known and self._biomarker_like(
+                    short_text, long_form):
+                kept.append(self._span(doc, short.start, short.end, "MARKER", short_text, "abbreviation",
                                        candidate=True))
         return kept, rejected
 
@@ -362,22 +368,22 @@ class EntityFinder:
                 return (best.label_, best.kb_id_)
         return None
 
-    def _long_form_agrees(self, doc: Doc, span: Span) -> bool:
+    def _long_form_agrees(self, abbreviations: Abbreviations, span: Span) -> bool:
         """An unresolved definition still fits the marker when it shares the marker's words."""
         if span.label_ != "MARKER":
             return False
-        long_form = next((s._.long_form for s in doc._.abbreviations if s.text == span.text), None)
+        long_form = next((long for _, short_text, long in abbreviations if short_text == span.text), None)
         if long_form is None:
             return False
         marker = self.lexicon.markers.get(span.kb_id_)
         words = {w for syn in (marker.synonyms if marker else ()) for w in re.findall(r"[a-z]{4,}", syn.lower())}
         return bool(words & set(re.findall(r"[a-z]{4,}", long_form.text.lower())))
 
-    def _biomarker_like(self, short: Span) -> bool:
-        long_form = short._.long_form.text.lower()
-        return bool(SYMBOL.match(short.text)) and short.text not in self.lexicon.not_markers and bool(re.search(
+    def _biomarker_like(self, short_text: str, long_form: Span) -> bool:
+        return bool(SYMBOL.match(short_text)) and short_text not in self.lexicon.not_markers and bool(re.search(
             r"protein|factor|ligand|receptor|antigen|kinase|peptide|hormone|enzyme|inhibitor|rna\b|dna\b|"
-            r"microrna|chemokine|interleukin|cytokine|globulin|collagen|telopeptide|phosphatase", long_form))
+            r"microrna|chemokine|interleukin|cytokine|globulin|collagen|telopeptide|phosphatase",
+            long_form.text.lower()))
 
     def _candidates(self, doc: Doc, text: str, found: list[Span]) -> Iterable[Span]:
         """Gene/protein symbols in biomarker position: 'serum X levels', 'circulating X'."""
