@@ -21,7 +21,7 @@ from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
-from miner.nlp.lexicon import CaselessPattern, Lexicon, load_lexicon
+from miner.nlp.lexicon import CaselessPattern, Lexicon, has_needle, load_lexicon, needles
 
 for _name in ("source", "candidate", "category", "reason"):
     if not Span.has_extension(_name):
@@ -36,6 +36,8 @@ LNCRNA = re.compile(
 ALTERATION = re.compile(
     r"\b([A-Z][A-Z0-9]{1,6})(?:-V(\d+)\b|\s+(?:gene\s+)?(mutation|amplification|copy[- ]number|methylation)"
     r"(?:s|\s+(?:gains?|alterations?))?\b)")
+LNCRNA_NEEDLES, ALTERATION_NEEDLES = needles(LNCRNA.pattern), needles(ALTERATION.pattern)
+"""Strings one of which each of their matches holds: most abstracts have none, and are not searched."""
 BLOOD_CONTEXT = CaselessPattern(r"\b(?:ctDNA|cfDNA|cell-free|plasma|serum|blood|circulating|liquid biops|CTCs?)")
 CELLS = r"(neutrophil|lymphocyte|monocyte|platelet|eosinophil|basophil|leu[ck]ocyte|reticulocyte)"
 CELL_COUNT = CaselessPattern(rf"\b(?:absolute\s+)?{CELLS}s?\s+counts?\b")
@@ -210,6 +212,8 @@ class EntityFinder:
 
     def _lncrnas(self, doc: Doc, text: str) -> Iterable[Span]:
         """'lncRNA HOTAIR', 'long non-coding RNA X', and the lncRNA families named without the prefix."""
+        if not has_needle(LNCRNA_NEEDLES, text):
+            return
         for m in LNCRNA.finditer(text):
             name = m.group(1) or m.group(2)
             if name in self.lexicon.not_markers or not any(c.isupper() or c.isdigit() for c in name):
@@ -223,6 +227,8 @@ class EntityFinder:
     def _alterations(self, doc: Doc, text: str) -> Iterable[Span]:
         """Gene variants measured in blood: 'AR-V7', 'AR amplification', 'TP53 mutations' in ctDNA.
         Only in a sentence about a blood sample: elsewhere a mutation describes the tumour."""
+        if not has_needle(ALTERATION_NEEDLES, text):
+            return
         for sentence in re.finditer(r"[^.]+", text):
             if not BLOOD_CONTEXT.occurs(sentence.group(0)):
                 continue

@@ -142,7 +142,7 @@ class CaselessPattern:
         for part in self.parts:
             if part.folded is None or lowered is None:
                 found = part.regex.search(text) is not None
-            elif not _has_needle(part.needles, lowered):
+            elif not has_needle(part.needles, lowered):
                 continue
             elif part.at_words is not None and _narrow(lowered):  # the faster search tells it all
                 found = part.at_words.search(lowered) is not None or part.folded.match(lowered) is not None
@@ -160,7 +160,7 @@ class CaselessPattern:
             return self.shared.finditer(text)  # type: ignore[union-attr]
         if self.folded is None or (lowered := _lowered(text)) is None:
             return self.regex.finditer(text)
-        if not _has_needle(self.needles, lowered):
+        if not has_needle(self.needles, lowered):
             return iter(())
         if self.at_words is not None and _narrow(lowered):
             return self._word_matches(lowered)
@@ -191,14 +191,25 @@ class CaselessPattern:
         return self.shared is not None and not any(part.search(text) for part in self.parts[1:])
 
 
-def _has_needle(needles: tuple[str, ...] | None, lowered: str) -> bool:
-    """Whether a lowercased text holds one of a pattern's needles (True when it has none)."""
+def has_needle(needles: tuple[str, ...] | None, text: str) -> bool:
+    """Whether a text (lowercased, for a folded pattern's needles) holds one of a pattern's needles (True when
+    it has none)."""
     if needles is None:
         return True
     for needle in needles:  # noqa: SIM110 - a loop, not any(): no generator to make on every call
-        if needle in lowered:
+        if needle in text:
             return True
     return False
+
+
+def needles(pattern: str) -> tuple[str, ...] | None:
+    """Strings one of which every match of a case-sensitive pattern holds (``_needles``); None if none is known:
+    a text without them need not be searched."""
+    try:
+        found = _needles(list(re._parser.parse(pattern).data))  # type: ignore[attr-defined]
+    except re.error:
+        return None
+    return tuple(sorted(found)) if found else None
 
 
 @lru_cache(maxsize=4096)
