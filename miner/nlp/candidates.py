@@ -15,7 +15,7 @@ import re
 from bisect import bisect_left
 from dataclasses import dataclass, field
 
-from spacy.tokens import Doc, Span
+from spacy.tokens import Span
 
 from miner.nlp.lexicon import USES, Lexicon
 from miner.nlp.relations import (
@@ -90,10 +90,10 @@ class Candidate:
     use: str
 
 
-def read_abstract(doc: Doc, lexicon: Lexicon, title_end: int, text: str, roles: Roles,
+def read_abstract(entities: list[Span], lexicon: Lexicon, title_end: int, text: str, roles: Roles,
                   rules: Extraction) -> AbstractView:
-    """The view of one analysed abstract that candidates and features are computed from."""
-    entities = sorted(doc.spans["entities"], key=lambda e: e.start)
+    """The view of one analysed abstract that candidates and features are computed from (its entities in
+    order, text, sentences' roles and what the hand rules found)."""
     starts = [e.start for e in entities]
     sentences: list[Sentence] = []
     measured: dict[str, MarkerMention] = {}

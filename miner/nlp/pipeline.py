@@ -26,7 +26,7 @@ from miner.nlp.abbreviations import AbbreviationFinder  # noqa: F401  (registers
 from miner.nlp.candidates import AbstractView, read_abstract
 from miner.nlp.entities import doc_text  # (importing it registers miner_entities)
 from miner.nlp.lexicon import Lexicon, forget_cues, lexicon_hash, load_lexicon
-from miner.nlp.relations import Extraction, find_relations, sentence_roles
+from miner.nlp.relations import Extraction, find_relations, sentence_roles, sorted_entities
 from miner.nlp.scoring import Model, ScoredCandidate, load_model, model_hash, score_candidates
 
 EXTRACTOR_VERSION = "2"
@@ -152,9 +152,9 @@ class RelationFinder:
     def __call__(self, doc: Doc) -> Doc:
         text, title_end = doc_text(doc), doc.user_data.get("title_end", 0)
         forget_cues()
-        roles = sentence_roles(doc, self.lexicon, title_end, text)
-        rules = find_relations(doc, self.lexicon, title_end, text, roles)
-        view = read_abstract(doc, self.lexicon, title_end, text, roles, rules)
+        roles, entities = sentence_roles(doc, self.lexicon, title_end, text), sorted_entities(doc)
+        rules = find_relations(entities, self.lexicon, title_end, text, roles)
+        view = read_abstract(entities, self.lexicon, title_end, text, roles, rules)
         doc.user_data["view"] = view
         if self.model is None:
             doc.user_data["extraction"], doc.user_data["scored"] = rules, []
