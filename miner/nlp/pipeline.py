@@ -16,9 +16,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
+import numpy
 import spacy
 from scispacy.custom_tokenizer import combined_rule_tokenizer
-from spacy.attrs import IDX
+from spacy.attrs import IDX, SENT_START
 from spacy.language import Language
 from spacy.tokens import Doc
 
@@ -87,23 +88,28 @@ def split_sentences(doc: Doc) -> Doc:
     initials. Boundaries are found in the text and mapped to tokens; other tokens are 'not a start'."""
     if not len(doc):
         return doc
-    doc[0].is_sent_start = True
+    # Set through an array: each Token.is_sent_start = ... checks every token for a parse.
+    columns = doc.to_array([IDX, SENT_START])
+    token_starts, sent_starts = columns[:, 0].tolist(), columns[:, 1]
+    sent_starts[0] = START
     text = doc_text(doc)
-    token_starts: list[int] | None = None
     found = False
     for m in SENTENCE_END.finditer(text):
         if m.end() >= len(text) or (text[m.start()] == "." and NOT_AN_END.search(
                 text, max(0, m.start() - NOT_AN_END_REACH), m.start())):
             continue
-        if token_starts is None:
-            token_starts = doc.to_array(IDX).tolist()
         token = bisect_right(token_starts, m.end()) - 1  # the token that holds the next sentence's first character
         if token > 0:
-            doc[token].is_sent_start = True
+            sent_starts[token] = START
             found = True
     if not found and len(doc) > 1:
-        doc[1].is_sent_start = False  # one sentence: still say so, or spaCy has no boundaries at all
+        sent_starts[1] = NOT_A_START  # one sentence: still say so, or spaCy has no boundaries at all
+    doc.from_array([SENT_START], sent_starts)
     return doc
+
+
+START, NOT_A_START = numpy.uint64(1), numpy.iinfo(numpy.uint64).max
+"""Token.is_sent_start True and False (-1) in spaCy's arrays, which are unsigned."""
 
 
 @Language.factory("model_ner", default_config={"model": ""})
