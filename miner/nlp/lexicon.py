@@ -192,8 +192,7 @@ class CaselessPattern:
 
 
 def has_needle(needles: tuple[str, ...] | None, text: str) -> bool:
-    """Whether a text (lowercased, for a folded pattern's needles) holds one of a pattern's needles (True when
-    it has none)."""
+    """Whether a text holds one of a pattern's needles (lowercased, for a folded pattern); True without needles."""
     if needles is None:
         return True
     for needle in needles:  # noqa: SIM110 - a loop, not any(): no generator to make on every call
@@ -227,7 +226,7 @@ def _lowered(text: str) -> str | None:
 
 @lru_cache(maxsize=1024)
 def _narrow(text: str) -> bool:
-    """Whether every character of a text is below U+3000 (``word_start_search`` knows their classes)."""
+    """Whether every character of a text is below ``NARROW_END`` (``word_start_search`` knows their classes)."""
     return text.isascii() or max(text) < NARROW_END
 
 
@@ -392,7 +391,9 @@ def _needles(items: list) -> set[str] | None:  # items of a parsed pattern: (opc
 NARROW_END = "\u3000"
 """Where the scripts of CJK begin: the non-word characters below are few ranges (the regex compiles faster)."""
 MAX_ALTERNATIVES = 400
+"""A word-start search dispatches at most this many alternatives (a pattern that expands to more keeps its own)."""
 MAX_CLASS = 40
+"""A class of at most this many characters first in an alternative is expanded into one alternative for each."""
 
 
 def word_start_search(folded: str) -> re.Pattern[str] | None:
@@ -489,8 +490,8 @@ def _letters(items: list) -> set[int] | None:
 
 
 def _either(state: object, choices: list[list]) -> list:
-    """Parsed items that match any of the choices (the first choice alone when one is empty: for
-    existence, the shortest suffices)."""
+    """Parsed items that match where any of the choices matches (none at all when a choice is empty: then
+    anything does)."""
     if any(not choice for choice in choices):
         return []
     if len(choices) == 1:
