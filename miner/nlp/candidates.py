@@ -115,9 +115,10 @@ def read_abstract(entities: list[Span], lexicon: Lexicon, title_end: int, text: 
                 span := lexicon.first_cue_span("grammar", "correlate", sentence.text)):
             sentence.correlate_end = sentence.start + span[1]
         if sentence.markers or sentence.groups:
-            sentence.flags = frozenset(f"{group}.{name}" for group, name in SENTENCE_FLAGS
-                                       if lexicon.has(group, name, sentence.text))
-    abstract_flags = {f"design.{name}" for name in lexicon.cues.get("design", {}) if lexicon.has("design", name, text)}
+            held = lexicon.holds(SENTENCE_FLAGS, sentence.text)
+            sentence.flags = frozenset(f"{group}.{name}" for group, name in held)
+    design = tuple(("design", name) for name in lexicon.cues.get("design", {}))
+    abstract_flags = {f"design.{name}" for _, name in lexicon.holds(design, text)}
     if lexicon.has("context", "bone", text):
         abstract_flags.add("bone")
     if lexicon.has("grammar", "bone_disease", text):
