@@ -140,3 +140,14 @@ def test_a_caseless_pattern_is_searched_only_where_its_word_start_search_finds_i
         assert spans(pattern.finditer(text)) == spans(pattern.regex.finditer(text)), text
         assert pattern.occurs(text) == (pattern.regex.search(text) is not None), text
     assert sum(pattern.occurs(text) for text in texts) == 3
+
+
+def test_cue_kinds_read_in_one_pass_are_those_each_search_finds() -> None:
+    lexicon = load_lexicon()
+    kinds = tuple(lexicon.combined)
+    marks = ["", "–", "_", "😀", "中", "("]
+    texts = [*TEXTS, *(f"{a}Diagnostic{b} accuracy; +BM{a}Bone metastases were {b}higher in the M1 group" for a in marks
+                       for b in marks)]
+    for text in texts:
+        assert lexicon.holds(kinds, text) == {kind for kind in kinds if lexicon.has(*kind, text)}, text
+    assert len(lexicon.holds(kinds, texts[0])) > 5
