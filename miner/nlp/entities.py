@@ -114,8 +114,11 @@ class EntityFinder:
             self.exact.add(key, docs)
         for key, docs in folded.items():
             self.folded.add(key, docs)
-        self.acronyms = {s: m.name for m in lexicon.markers.values() for s in m.synonyms
-                         if " " not in s and sum(c.isupper() for c in s) >= 2}
+        acronyms = {s: m.name for m in lexicon.markers.values() for s in m.synonyms
+                    if " " not in s and sum(c.isupper() for c in s) >= 2}
+        self.glued = {f"{prefix}{dash}{name}": marker for name, marker in acronyms.items() for prefix in "su"
+                      for dash in ("", "-") if dash or not name.startswith("-")}
+        """'sCTX', 'u-NTX': the serum and urine prefixes glued to each acronym, with the acronym's marker."""
         organs = {w: c.name for c in lexicon.cancers.values() for w in c.organ_words}
         self.organs = organs
         words = "|".join(sorted(map(re.escape, organs), key=len, reverse=True))
@@ -202,13 +205,13 @@ class EntityFinder:
     def _glued_samples(self, doc: Doc, found: list[Span]) -> Iterable[Span]:
         """'sCTX', 'uNTX', 's-CTX': a serum/urine prefix glued to a marker's acronym (case-sensitive).
         The prefix says the name is a measured marker, so an ambiguous acronym needs no more support."""
+        texts = token_texts(doc)
+        if self.glued.keys().isdisjoint(texts):  # most abstracts have none: no loop over their tokens
+            return
         taken = {i for s in found for i in range(s.start, s.end)}
-        for i, word in enumerate(token_texts(doc)):
-            if word[:1] not in "su" or i in taken:
-                continue
-            name = word[2:] if word[1:2] == "-" else word[1:]
-            if name in self.acronyms:
-                yield self._span(doc, i, i + 1, "MARKER", self.acronyms[name], "pattern")
+        for i, word in enumerate(texts):
+            if word in self.glued and i not in taken:
+                yield self._span(doc, i, i + 1, "MARKER", self.glued[word], "pattern")
 
     def _lncrnas(self, doc: Doc, text: str) -> Iterable[Span]:
         """'lncRNA HOTAIR', 'long non-coding RNA X', and the lncRNA families named without the prefix."""
