@@ -332,13 +332,12 @@ class EntityFinder:
                 span._.reason = None
             kept.append(span)
         known = {(s.start, s.end) for s in kept}
-        for short, short_text, long_form in abbreviations:
+        for short, short_text, _ in abbreviations:
             resolved = meaning.get(short_text)
             if resolved and (short.start, short.end) not in known:
                 label, canonical = resolved
                 kept.append(self._span(doc, short.start, short.end, label, canonical, "abbreviation"))
-            elif resolved is None and (short.start, short.end) not in known and self._biomarker_like(
-                    short_text, long_form):
+            elif resolved is None and (short.start, short.end) not in known and self._biomarker_like(short):
                 kept.append(self._span(doc, short.start, short.end, "MARKER", short_text, "abbreviation",
                                        candidate=True))
         return kept, rejected
@@ -388,11 +387,11 @@ class EntityFinder:
         words = {w for syn in (marker.synonyms if marker else ()) for w in re.findall(r"[a-z]{4,}", syn.lower())}
         return bool(words & set(re.findall(r"[a-z]{4,}", long_form.text.lower())))
 
-    def _biomarker_like(self, short_text: str, long_form: Span) -> bool:
-        return bool(SYMBOL.match(short_text)) and short_text not in self.lexicon.not_markers and bool(re.search(
+    def _biomarker_like(self, short: Span) -> bool:
+        long_form = short._.long_form.text.lower()
+        return bool(SYMBOL.match(short.text)) and short.text not in self.lexicon.not_markers and bool(re.search(
             r"protein|factor|ligand|receptor|antigen|kinase|peptide|hormone|enzyme|inhibitor|rna\b|dna\b|"
-            r"microrna|chemokine|interleukin|cytokine|globulin|collagen|telopeptide|phosphatase",
-            long_form.text.lower()))
+            r"microrna|chemokine|interleukin|cytokine|globulin|collagen|telopeptide|phosphatase", long_form))
 
     def _candidates(self, doc: Doc, text: str, found: list[Span]) -> Iterable[Span]:
         """Gene/protein symbols in biomarker position: 'serum X levels', 'circulating X'."""
