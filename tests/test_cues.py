@@ -14,6 +14,7 @@ from miner.nlp.lexicon import (
     fold_pattern,
     load_lexicon,
     without_groups,
+    word_start_search,
 )
 from tests.conftest import shared_file
 
@@ -103,3 +104,50 @@ def test_groups_are_dropped_for_existence_but_not_classes_escapes_or_backreferen
     assert without_groups(r"\b(a|b) [(](c)\(d(?:e)") == r"\b(?:a|b) [(](?:c)\(d(?:e)"
     assert without_groups(r"[]()](x)[^](](y)") == r"[]()](?:x)[^](](?:y)"
     assert without_groups(r"(a|b)\1") == r"(a|b)\1"
+
+
+def test_the_word_start_search_finds_what_the_pattern_finds() -> None:
+    pattern = (r"\b(?=[dsb])(?:(?:diagnos(?:is|tic))|(?:(?<!after )(?<!the )screen(?:ing)?)|(?:(?:bone|skeletal) "
+               r"scans?)|(?:s\b))")
+    fast = word_start_search(pattern)
+    assert fast is not None
+    texts = ["after screening", "the screening", "a screening", "nondiagnostic", "–diagnosis", "diagnosis first",
+             "x_bone scan", "skeletal scans", "≥bone scan", "(s)", "is s", "5diagnostic", "µdiagnostic", "’screen"]
+    for text in texts:
+        expected = re.search(pattern, text) is not None
+        assert (fast.search(text) is not None or re.match(pattern, text) is not None) == expected, text
+    assert sum(re.search(pattern, text) is not None for text in texts) == 8
+    assert word_start_search(r"\b(?=.*x)abc") is None  # a lookahead that is not a first-letter guard
+    assert word_start_search(r"\b\w+ marker") is None
+    assert word_start_search(r"\b(?=[+])(?:\+bm)") is None  # a first character that is not a word's
+
+
+def test_cue_existence_is_unchanged_next_to_any_character() -> None:
+    lexicon = load_lexicon()
+    marks = ["", "–", "≥", "_", "5", "\u00a0", "😀", "µ", "(", "’"]
+    texts = [f"{a}Diagnostic{b} accuracy{a}; {b}Bone Metastases{a}ROC{b}" for a in marks for b in marks]
+    for key, pattern in lexicon.combined.items():
+        for text in texts:
+            assert pattern.occurs(text) == (pattern.regex.search(text) is not None), (key, text)
+
+
+def test_a_caseless_pattern_is_searched_only_where_its_word_start_search_finds_it() -> None:
+    pattern = CaselessPattern(r"\b((?:lung|breast)(?:,\s*|\s+and\s+)?)+\s+cancers?")
+    assert pattern.at_words is not None
+    texts = ["Lung and breast cancer", "–breast cancers", "xlung cancer", "lung, breast,  cancer", "cancer",
+             "lung 😀 cancer"]
+    for text in texts:
+        assert spans(pattern.finditer(text)) == spans(pattern.regex.finditer(text)), text
+        assert pattern.occurs(text) == (pattern.regex.search(text) is not None), text
+    assert sum(pattern.occurs(text) for text in texts) == 3
+
+
+def test_cue_kinds_read_in_one_pass_are_those_each_search_finds() -> None:
+    lexicon = load_lexicon()
+    kinds = tuple(lexicon.combined)
+    marks = ["", "–", "_", "😀", "中", "("]
+    texts = [*TEXTS, *(f"{a}Diagnostic{b} accuracy; +BM{a}Bone metastases were {b}higher in the M1 group" for a in marks
+                       for b in marks)]
+    for text in texts:
+        assert lexicon.holds(kinds, text) == {kind for kind in kinds if lexicon.has(*kind, text)}, text
+    assert len(lexicon.holds(kinds, texts[0])) > 5

@@ -15,7 +15,7 @@ import re
 from bisect import bisect_left
 from dataclasses import dataclass, field
 
-from spacy.tokens import Doc, Span
+from spacy.tokens import Span
 
 from miner.nlp.lexicon import USES, Lexicon
 from miner.nlp.relations import (
@@ -90,10 +90,10 @@ class Candidate:
     use: str
 
 
-def read_abstract(doc: Doc, lexicon: Lexicon, title_end: int, text: str, roles: Roles,
+def read_abstract(entities: list[Span], lexicon: Lexicon, title_end: int, text: str, roles: Roles,
                   rules: Extraction) -> AbstractView:
-    """The view of one analysed abstract that candidates and features are computed from."""
-    entities = sorted(doc.spans["entities"], key=lambda e: e.start)
+    """The view of one analysed abstract that candidates and features are computed from (its entities in
+    order, text, sentences' roles and what the hand rules found)."""
     starts = [e.start for e in entities]
     sentences: list[Sentence] = []
     measured: dict[str, MarkerMention] = {}
@@ -115,9 +115,10 @@ def read_abstract(doc: Doc, lexicon: Lexicon, title_end: int, text: str, roles: 
                 span := lexicon.first_cue_span("grammar", "correlate", sentence.text)):
             sentence.correlate_end = sentence.start + span[1]
         if sentence.markers or sentence.groups:
-            sentence.flags = frozenset(f"{group}.{name}" for group, name in SENTENCE_FLAGS
-                                       if lexicon.has(group, name, sentence.text))
-    abstract_flags = {f"design.{name}" for name in lexicon.cues.get("design", {}) if lexicon.has("design", name, text)}
+            held = lexicon.holds(SENTENCE_FLAGS, sentence.text)
+            sentence.flags = frozenset(f"{group}.{name}" for group, name in held)
+    design = tuple(("design", name) for name in lexicon.cues.get("design", {}))
+    abstract_flags = {f"design.{name}" for _, name in lexicon.holds(design, text)}
     if lexicon.has("context", "bone", text):
         abstract_flags.add("bone")
     if lexicon.has("grammar", "bone_disease", text):
@@ -134,15 +135,22 @@ def _resolve_groups(sentences: list[Sentence], measured: dict[str, MarkerMention
     """Give each sentence with a group phrase the measured markers the phrase stands for. A sentence that
     names a family ("bone turnover markers were ...") is not read for generic phrases ("markers were")."""
     categories = sorted((name for group, name in lexicon.combined if group == "groups"), key=lambda n: n == "any")
+    covered = {name: [m for m, mention in measured.items() if _group_covers(name, mention)] for name in categories}
     for sentence in sentences:
         family = False
         for name in categories:
+            if name == "any" and family:
+                continue
+            if not covered[name]:  # a phrase that reaches no marker matters only as a family, which silences "any"
+                if name != "any" and covered.get("any") and lexicon.has("groups", name, sentence.text):
+                    family = True
+                continue
             phrase = lexicon.first_cue("groups", name, sentence.text)
-            if phrase is None or (name == "any" and family):
+            if phrase is None:
                 continue
             family = family or name != "any"
-            for marker, mention in measured.items():
-                if _group_covers(name, mention) and marker not in sentence.groups:
+            for marker in covered[name]:
+                if marker not in sentence.groups:
                     sentence.groups[marker] = phrase
         if sentence.groups:
             cut = EXCEPT.search(sentence.text)

@@ -21,7 +21,7 @@ from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
-from miner.nlp.lexicon import CaselessPattern, Lexicon, load_lexicon
+from miner.nlp.lexicon import CaselessPattern, Lexicon, has_needle, load_lexicon, needles
 
 for _name in ("source", "candidate", "category", "reason"):
     if not Span.has_extension(_name):
@@ -36,6 +36,8 @@ LNCRNA = re.compile(
 ALTERATION = re.compile(
     r"\b([A-Z][A-Z0-9]{1,6})(?:-V(\d+)\b|\s+(?:gene\s+)?(mutation|amplification|copy[- ]number|methylation)"
     r"(?:s|\s+(?:gains?|alterations?))?\b)")
+LNCRNA_NEEDLES, ALTERATION_NEEDLES = needles(LNCRNA.pattern), needles(ALTERATION.pattern)
+"""Strings one of which each of their matches holds: most abstracts have none, and are not searched."""
 BLOOD_CONTEXT = CaselessPattern(r"\b(?:ctDNA|cfDNA|cell-free|plasma|serum|blood|circulating|liquid biops|CTCs?)")
 CELLS = r"(neutrophil|lymphocyte|monocyte|platelet|eosinophil|basophil|leu[ck]ocyte|reticulocyte)"
 CELL_COUNT = CaselessPattern(rf"\b(?:absolute\s+)?{CELLS}s?\s+counts?\b")
@@ -68,6 +70,8 @@ def token_texts(doc: Doc) -> list[str]:
 
 
 TOKEN_TEXTS = "token_texts"
+Abbreviations = list[tuple[Span, str, Span | None]]
+"""Each occurrence of a defined short form, with its text and its definition's Span."""
 
 
 def _short(synonym: str) -> bool:
@@ -112,8 +116,11 @@ class EntityFinder:
             self.exact.add(key, docs)
         for key, docs in folded.items():
             self.folded.add(key, docs)
-        self.acronyms = {s: m.name for m in lexicon.markers.values() for s in m.synonyms
-                         if " " not in s and sum(c.isupper() for c in s) >= 2}
+        acronyms = {s: m.name for m in lexicon.markers.values() for s in m.synonyms
+                    if " " not in s and sum(c.isupper() for c in s) >= 2}
+        self.glued = {f"{prefix}{dash}{name}": marker for name, marker in acronyms.items() for prefix in "su"
+                      for dash in ("", "-") if dash or not name.startswith("-")}
+        """'sCTX', 'u-NTX': the serum and urine prefixes glued to each acronym, with the acronym's marker."""
         organs = {w: c.name for c in lexicon.cancers.values() for w in c.organ_words}
         self.organs = organs
         words = "|".join(sorted(map(re.escape, organs), key=len, reverse=True))
@@ -138,7 +145,9 @@ class EntityFinder:
         found.extend(self._blood_counts(doc, text))
         found.extend(self._coordinated_cancers(doc, text))
         found.extend(self._model_entities(doc))
-        found, abbreviation_rejects = self._apply_abbreviations(doc, text, found)
+        abbreviations = ([(short, short.text, short._.long_form) for short in doc._.abbreviations]
+                         if Doc.has_extension("abbreviations") else None)  # each Span's ._ read once
+        found, abbreviation_rejects = self._apply_abbreviations(doc, text, found, abbreviations)
         rejected.extend(abbreviation_rejects)
         found = list(self._named_by_short_form(doc, found))
         found.extend(self._candidates(doc, text, found))
@@ -149,17 +158,17 @@ class EntityFinder:
         doc.spans["entities"] = kept
         doc.spans["rejected"] = rejected
         doc.user_data.pop(TOKEN_TEXTS, None)
-        if Doc.has_extension("abbreviations"):
-            self._serialisable_abbreviations(doc)
+        if abbreviations is not None:
+            self._serialisable_abbreviations(doc, abbreviations)
         return doc
 
     @staticmethod
-    def _serialisable_abbreviations(doc: Doc) -> None:
+    def _serialisable_abbreviations(doc: Doc, abbreviations: Abbreviations) -> None:
         """The abbreviation finder keeps abbreviations as Spans (in ``doc._.abbreviations`` and each short form's
         ``long_form``), which cannot cross process boundaries (nlp.pipe with n_process): keep plain
         records instead."""
-        doc._.abbreviations = [{"short": a.text, "long": a._.long_form.text, "start": a.start_char}
-                               for a in doc._.abbreviations if a._.long_form is not None]
+        doc._.abbreviations = [{"short": short_text, "long": long_form.text, "start": short.start_char}
+                               for short, short_text, long_form in abbreviations if long_form is not None]
         for key in [k for k in doc.user_data if isinstance(k, tuple) and len(k) > 1 and k[1] == "long_form"]:
             del doc.user_data[key]
 
@@ -168,11 +177,12 @@ class EntityFinder:
     def _span(doc: Doc, start: int, end: int, label: str, canonical: str, source: str,
               candidate: bool = False, ambiguous: bool = False) -> Span:
         span = Span(doc, start, end, label=label, kb_id=canonical)
-        span._.source = source
+        extension = span._  # (each ._ is a new object that reads the span's offsets)
+        extension.source = source
         if candidate:  # extension defaults are None: set only what differs
-            span._.candidate = True
+            extension.candidate = True
         if ambiguous:
-            span._.reason = "ambiguous"
+            extension.reason = "ambiguous"
         return span
 
     def _char_span(self, doc: Doc, start: int, end: int, label: str, canonical: str, source: str,
@@ -198,16 +208,18 @@ class EntityFinder:
     def _glued_samples(self, doc: Doc, found: list[Span]) -> Iterable[Span]:
         """'sCTX', 'uNTX', 's-CTX': a serum/urine prefix glued to a marker's acronym (case-sensitive).
         The prefix says the name is a measured marker, so an ambiguous acronym needs no more support."""
+        texts = token_texts(doc)
+        if self.glued.keys().isdisjoint(texts):  # most abstracts have none: no loop over their tokens
+            return
         taken = {i for s in found for i in range(s.start, s.end)}
-        for i, word in enumerate(token_texts(doc)):
-            if word[:1] not in "su" or i in taken:
-                continue
-            name = word[2:] if word[1:2] == "-" else word[1:]
-            if name in self.acronyms:
-                yield self._span(doc, i, i + 1, "MARKER", self.acronyms[name], "pattern")
+        for i, word in enumerate(texts):
+            if word in self.glued and i not in taken:
+                yield self._span(doc, i, i + 1, "MARKER", self.glued[word], "pattern")
 
     def _lncrnas(self, doc: Doc, text: str) -> Iterable[Span]:
         """'lncRNA HOTAIR', 'long non-coding RNA X', and the lncRNA families named without the prefix."""
+        if not has_needle(LNCRNA_NEEDLES, text):
+            return
         for m in LNCRNA.finditer(text):
             name = m.group(1) or m.group(2)
             if name in self.lexicon.not_markers or not any(c.isupper() or c.isdigit() for c in name):
@@ -221,8 +233,10 @@ class EntityFinder:
     def _alterations(self, doc: Doc, text: str) -> Iterable[Span]:
         """Gene variants measured in blood: 'AR-V7', 'AR amplification', 'TP53 mutations' in ctDNA.
         Only in a sentence about a blood sample: elsewhere a mutation describes the tumour."""
+        if not has_needle(ALTERATION_NEEDLES, text):
+            return
         for sentence in re.finditer(r"[^.]+", text):
-            if not BLOOD_CONTEXT.search(sentence.group(0)):
+            if not BLOOD_CONTEXT.occurs(sentence.group(0)):
                 continue
             for m in ALTERATION.finditer(sentence.group(0)):
                 gene = m.group(1)
@@ -293,16 +307,16 @@ class EntityFinder:
                     yield self._span(doc, ent.start, ent.end, "MARKER", canonical or ent.text, "model",
                                      candidate=canonical is None)
 
-    def _apply_abbreviations(self, doc: Doc, text: str, found: list[Span]) -> tuple[list[Span], list[Span]]:
+    def _apply_abbreviations(self, doc: Doc, text: str, found: list[Span], abbreviations: Abbreviations | None
+                             ) -> tuple[list[Span], list[Span]]:
         """Short forms defined in the abstract take the meaning of their long form."""
-        if not Doc.has_extension("abbreviations"):
+        if abbreviations is None:
             return found, []
         meaning: dict[str, tuple[str, str] | None] = {}
-        for short in doc._.abbreviations:
-            long_form = short._.long_form
-            if short.text in meaning or long_form is None:
+        for _, short_text, long_form in abbreviations:
+            if short_text in meaning or long_form is None:
                 continue
-            meaning[short.text] = self._resolve(long_form, found)
+            meaning[short_text] = self._resolve(long_form, found)
         for short_text in self._defined_otherwise(doc, found):
             meaning.setdefault(short_text, ("OTHER", short_text))
         if not meaning:
@@ -313,7 +327,7 @@ class EntityFinder:
             if surface in meaning and span.label_ in ("MARKER", "CANCER"):
                 resolved = meaning[surface]
                 agrees = resolved == (span.label_, span.kb_id_) or (
-                    resolved is None and self._long_form_agrees(doc, span))
+                    resolved is None and self._long_form_agrees(abbreviations, span))
                 if not agrees:
                     span._.reason = "defined in this abstract as something else"
                     rejected.append(span)
@@ -321,13 +335,13 @@ class EntityFinder:
                 span._.reason = None
             kept.append(span)
         known = {(s.start, s.end) for s in kept}
-        for short in doc._.abbreviations:
-            resolved = meaning.get(short.text)
+        for short, short_text, _ in abbreviations:
+            resolved = meaning.get(short_text)
             if resolved and (short.start, short.end) not in known:
                 label, canonical = resolved
                 kept.append(self._span(doc, short.start, short.end, label, canonical, "abbreviation"))
             elif resolved is None and (short.start, short.end) not in known and self._biomarker_like(short):
-                kept.append(self._span(doc, short.start, short.end, "MARKER", short.text, "abbreviation",
+                kept.append(self._span(doc, short.start, short.end, "MARKER", short_text, "abbreviation",
                                        candidate=True))
         return kept, rejected
 
@@ -380,11 +394,11 @@ class EntityFinder:
                 return (best.label_, best.kb_id_)
         return None
 
-    def _long_form_agrees(self, doc: Doc, span: Span) -> bool:
+    def _long_form_agrees(self, abbreviations: Abbreviations, span: Span) -> bool:
         """An unresolved definition still fits the marker when it shares the marker's words."""
         if span.label_ != "MARKER":
             return False
-        long_form = next((s._.long_form for s in doc._.abbreviations if s.text == span.text), None)
+        long_form = next((long for _, short_text, long in abbreviations if short_text == span.text), None)
         if long_form is None:
             return False
         marker = self.lexicon.markers.get(span.kb_id_)

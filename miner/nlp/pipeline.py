@@ -11,12 +11,15 @@ from __future__ import annotations
 import gc
 import re
 import warnings
+from bisect import bisect_right
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
+import numpy
 import spacy
 from scispacy.custom_tokenizer import combined_rule_tokenizer
+from spacy.attrs import IDX, SENT_START
 from spacy.language import Language
 from spacy.tokens import Doc
 
@@ -24,7 +27,7 @@ from miner.nlp.abbreviations import AbbreviationFinder  # noqa: F401  (registers
 from miner.nlp.candidates import AbstractView, read_abstract
 from miner.nlp.entities import doc_text  # (importing it registers miner_entities)
 from miner.nlp.lexicon import Lexicon, forget_cues, lexicon_hash, load_lexicon
-from miner.nlp.relations import Extraction, find_relations, sentence_roles
+from miner.nlp.relations import Extraction, find_relations, sentence_roles, sorted_entities
 from miner.nlp.scoring import Model, ScoredCandidate, load_model, model_hash, score_candidates
 
 EXTRACTOR_VERSION = "2"
@@ -85,20 +88,28 @@ def split_sentences(doc: Doc) -> Doc:
     initials. Boundaries are found in the text and mapped to tokens; other tokens are 'not a start'."""
     if not len(doc):
         return doc
-    doc[0].is_sent_start = True
+    # Set through an array: each Token.is_sent_start = ... checks every token for a parse.
+    columns = doc.to_array([IDX, SENT_START])
+    token_starts, sent_starts = columns[:, 0].tolist(), columns[:, 1]
+    sent_starts[0] = START
     text = doc_text(doc)
     found = False
     for m in SENTENCE_END.finditer(text):
         if m.end() >= len(text) or (text[m.start()] == "." and NOT_AN_END.search(
                 text, max(0, m.start() - NOT_AN_END_REACH), m.start())):
             continue
-        span = doc.char_span(m.end(), m.end() + 1, alignment_mode="expand")
-        if span is not None and span.start > 0:
-            doc[span.start].is_sent_start = True
+        token = bisect_right(token_starts, m.end()) - 1  # the token that holds the next sentence's first character
+        if token > 0:
+            sent_starts[token] = START
             found = True
     if not found and len(doc) > 1:
-        doc[1].is_sent_start = False  # one sentence: still say so, or spaCy has no boundaries at all
+        sent_starts[1] = NOT_A_START  # one sentence: still say so, or spaCy has no boundaries at all
+    doc.from_array([SENT_START], sent_starts)
     return doc
+
+
+START, NOT_A_START = numpy.uint64(1), numpy.iinfo(numpy.uint64).max
+"""Token.is_sent_start True and False (-1) in spaCy's arrays, which are unsigned."""
 
 
 @Language.factory("model_ner", default_config={"model": ""})
@@ -147,9 +158,9 @@ class RelationFinder:
     def __call__(self, doc: Doc) -> Doc:
         text, title_end = doc_text(doc), doc.user_data.get("title_end", 0)
         forget_cues()
-        roles = sentence_roles(doc, self.lexicon, title_end, text)
-        rules = find_relations(doc, self.lexicon, title_end, text, roles)
-        view = read_abstract(doc, self.lexicon, title_end, text, roles, rules)
+        roles, entities = sentence_roles(doc, self.lexicon, title_end, text), sorted_entities(doc)
+        rules = find_relations(entities, self.lexicon, title_end, text, roles)
+        view = read_abstract(entities, self.lexicon, title_end, text, roles, rules)
         doc.user_data["view"] = view
         if self.model is None:
             doc.user_data["extraction"], doc.user_data["scored"] = rules, []

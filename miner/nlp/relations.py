@@ -84,6 +84,11 @@ Roles = list[tuple[Span, str, str]]
 """Each sentence of a document with its role and text."""
 
 
+def sorted_entities(doc: Doc) -> list[Span]:
+    """The document's entities in order (each read of ``doc.spans`` makes new Span objects: read once)."""
+    return sorted(doc.spans["entities"], key=lambda e: e.start)
+
+
 def sentence_roles(doc: Doc, lexicon: Lexicon, title_end: int, doc_text: str) -> Roles:
     """Each sentence with its role (title, background, objective, methods, result or conclusion) and text."""
     roles = []
@@ -112,7 +117,7 @@ def sentence_roles(doc: Doc, lexicon: Lexicon, title_end: int, doc_text: str) ->
         elif role in ("background", "result") and aim:
             role = "objective"
         ours = lexicon.has("grammar", "ours", text)
-        if role in ("result", "conclusion", "objective") and lexicon_cue("background", text) and not ours:
+        if role in ("result", "conclusion", "objective") and not ours and lexicon_cue("background", text):
             role = "background"
         elif role in ("result", "objective") and lexicon_cue("methods", text) and not lexicon.has(
                 "grammar", "result_words", text):
@@ -126,10 +131,9 @@ def sentence_roles(doc: Doc, lexicon: Lexicon, title_end: int, doc_text: str) ->
     return roles
 
 
-def find_relations(doc: Doc, lexicon: Lexicon, title_end: int, text: str, roles: Roles) -> Extraction:
-    """The relations the hand rules find in one analysed abstract; ``text`` is the document's text
-    (``doc.text``), ``roles`` its sentences' roles."""
-    entities = sorted(doc.spans["entities"], key=lambda e: e.start)
+def find_relations(entities: list[Span], lexicon: Lexicon, title_end: int, text: str, roles: Roles) -> Extraction:
+    """The relations the hand rules find in one analysed abstract: its entities (``sorted_entities``), its
+    text (``doc.text``) and its sentences' roles."""
     starts = [e.start for e in entities]
     if not lexicon.has("context", "bone", text) and not (
         lexicon.has("grammar", "bone_disease", text) and any(e.kb_id_ == "multiple_myeloma" for e in entities)
@@ -278,8 +282,8 @@ def marker_category(lexicon: Lexicon, marker: Span) -> str:
 def common_sample(entities: list[Span]) -> str | None:
     """The sample the abstract names most (also as the first word of a marker: 'serum osteoprotegerin')."""
     counts = Counter(e.kb_id_ for e in entities if e.label_ == "SAMPLE" and e.kb_id_ != "tissue")
-    counts.update(SAMPLE_WORDS[w] for e in entities if e.label_ == "MARKER" and " " in e.text
-                  and (w := e.text.split()[0].lower()) in SAMPLE_WORDS)
+    counts.update(SAMPLE_WORDS[w] for e in entities if e.label_ == "MARKER" and " " in (surface := e.text)
+                  and (w := surface.split()[0].lower()) in SAMPLE_WORDS)
     return counts.most_common(1)[0][0] if counts else None
 
 
