@@ -21,6 +21,7 @@ from miner.nlp.lexicon import USES, Lexicon
 from miner.nlp.relations import (
     Extraction,
     Roles,
+    abstract_cues,
     common_sample,
     marker_category,
     study_cancers,
@@ -117,8 +118,8 @@ def read_abstract(entities: list[Span], lexicon: Lexicon, title_end: int, text: 
         if sentence.markers or sentence.groups:
             held = lexicon.holds(SENTENCE_FLAGS, sentence.text)
             sentence.flags = frozenset(f"{group}.{name}" for group, name in held)
-    design = tuple(("design", name) for name in lexicon.cues.get("design", {}))
-    abstract_flags = {f"design.{name}" for _, name in lexicon.holds(design, text)}
+    abstract_flags = {f"design.{name}" for group, name in lexicon.holds(abstract_cues(lexicon), text)
+                      if group == "design"}
     if lexicon.has("context", "bone", text):
         abstract_flags.add("bone")
     if lexicon.has("grammar", "bone_disease", text):

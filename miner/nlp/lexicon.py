@@ -117,6 +117,14 @@ class Lexicon:
             reader = self.readers[kinds] = CueReader([self.combined[kind] for kind in kinds])
         return frozenset(kinds[i] for i in _read(reader, text))
 
+    def read_ahead(self, kinds: tuple[tuple[str, str], ...], text: str) -> None:
+        """Read these cue kinds in a text in one pass (``holds``) before they are asked one by one: ``has``,
+        ``cue`` and the others then take the answer from this reading (until ``forget_cues``). Worth it for a
+        text that most of the kinds will be asked of (each sentence)."""
+        held = self.holds(kinds, text)
+        _readings[text] = (frozenset(self.combined[kind] for kind in kinds),
+                           frozenset(self.combined[kind] for kind in held))
+
 
 class CaselessPattern:
     """A case-insensitive regex, run where it can as its folded form (``fold_pattern``) on the lowercased
@@ -220,8 +228,20 @@ def needles(pattern: str) -> tuple[str, ...] | None:
     return tuple(sorted(found)) if found else None
 
 
-@lru_cache(maxsize=4096)
 def _found(pattern: CaselessPattern, text: str) -> bool:
+    """Whether a pattern occurs in a text, as read ahead (``Lexicon.read_ahead``) or searched."""
+    reading = _readings.get(text)
+    if reading is not None and pattern in reading[0]:
+        return pattern in reading[1]
+    return _occurs(pattern, text)
+
+
+_readings: dict[str, tuple[frozenset[CaselessPattern], frozenset[CaselessPattern]]] = {}
+"""Texts read ahead: the patterns asked, those found (emptied by ``forget_cues``)."""
+
+
+@lru_cache(maxsize=4096)
+def _occurs(pattern: CaselessPattern, text: str) -> bool:
     """Cached within a document (see ``forget_cues``): the rules, the candidates and the features read
     the same sentences for the same cues."""
     return pattern.occurs(text)
@@ -253,7 +273,8 @@ def _foldable(text: str) -> bool:
 
 def forget_cues() -> None:
     """Empty the cue caches: called for each new document, so that a cache never outlives one."""
-    _found.cache_clear()
+    _readings.clear()
+    _occurs.cache_clear()
     _cue_list.cache_clear()
     _lowered.cache_clear()
     _narrow.cache_clear()

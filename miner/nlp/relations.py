@@ -84,6 +84,19 @@ Roles = list[tuple[Span, str, str]]
 """Each sentence of a document with its role and text."""
 
 
+def sentence_cues(lexicon: Lexicon) -> tuple[tuple[str, str], ...]:
+    """Cue kinds asked of most sentences (for their roles, uses and group phrases): read ahead in one pass."""
+    return (*(("use", use) for use in USES), ("sentence", "conclusion"), ("sentence", "objective"),
+            ("grammar", "ours"), ("sentence", "background"), ("sentence", "methods"), ("grammar", "result_words"),
+            ("grammar", "reported"), *(kind for kind in lexicon.combined if kind[0] == "groups"))
+
+
+def abstract_cues(lexicon: Lexicon) -> tuple[tuple[str, str], ...]:
+    """Cue kinds asked of the whole abstract: its bone context, whether it compares groups, its study design."""
+    return (("context", "bone"), ("grammar", "bone_disease"), ("grammar", "compares_groups"),
+            *(("design", name) for name in lexicon.cues.get("design", {})))
+
+
 def sorted_entities(doc: Doc) -> list[Span]:
     """The document's entities in order (each read of ``doc.spans`` makes new Span objects: read once)."""
     return sorted(doc.spans["entities"], key=lambda e: e.start)
@@ -92,6 +105,7 @@ def sorted_entities(doc: Doc) -> list[Span]:
 def sentence_roles(doc: Doc, lexicon: Lexicon, title_end: int, doc_text: str) -> Roles:
     """Each sentence with its role (title, background, objective, methods, result or conclusion) and text."""
     roles = []
+    cues = sentence_cues(lexicon)
     section: str | None = None
     study_started = False
 
@@ -102,6 +116,7 @@ def sentence_roles(doc: Doc, lexicon: Lexicon, title_end: int, doc_text: str) ->
         text = doc_text[sent.start_char:sent.end_char].strip()
         if not text:
             continue
+        lexicon.read_ahead(cues, text)
         if sent.start_char < title_end:
             roles.append((sent, "title", text))
             continue
@@ -135,6 +150,7 @@ def find_relations(entities: list[Span], lexicon: Lexicon, title_end: int, text:
     """The relations the hand rules find in one analysed abstract: its entities (``sorted_entities``), its
     text (``doc.text``) and its sentences' roles."""
     starts = [e.start for e in entities]
+    lexicon.read_ahead(abstract_cues(lexicon), text)
     if not lexicon.has("context", "bone", text) and not (
         lexicon.has("grammar", "bone_disease", text) and any(e.kb_id_ == "multiple_myeloma" for e in entities)
     ):
