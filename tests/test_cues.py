@@ -12,6 +12,7 @@ from miner.nlp.lexicon import (
     _prefilter,
     combine,
     fold_pattern,
+    forget_cues,
     load_lexicon,
     without_groups,
     word_start_search,
@@ -151,3 +152,20 @@ def test_cue_kinds_read_in_one_pass_are_those_each_search_finds() -> None:
     for text in texts:
         assert lexicon.holds(kinds, text) == {kind for kind in kinds if lexicon.has(*kind, text)}, text
     assert len(lexicon.holds(kinds, texts[0])) > 5
+
+
+def test_cue_kinds_read_ahead_answer_as_their_searches() -> None:
+    lexicon = load_lexicon()
+    kinds = tuple(kind for kind in lexicon.combined if kind[0] in ("use", "sentence", "groups"))
+    found = 0
+    for text in TEXTS:
+        forget_cues()
+        searched = {kind: (lexicon.has(*kind, text), lexicon.cue(*kind, text), lexicon.first_cue(*kind, text),
+                           lexicon.cue_starts(*kind, text)) for kind in lexicon.combined}
+        forget_cues()
+        lexicon.read_ahead(kinds, text)
+        assert {kind: (lexicon.has(*kind, text), lexicon.cue(*kind, text), lexicon.first_cue(*kind, text),
+                       lexicon.cue_starts(*kind, text)) for kind in lexicon.combined} == searched, text
+        found += sum(kind in kinds and held for kind, (held, *_) in searched.items())
+    assert found > 5
+    forget_cues()
