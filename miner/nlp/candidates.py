@@ -61,6 +61,8 @@ class Sentence:
     uses: dict[str, list[str]]
     flags: frozenset[str]
     samples: list[Span] = field(default_factory=list)
+    named: frozenset[str] = frozenset()
+    """The markers' canonical names (asked for each marker and candidate)."""
     groups: dict[str, str] = field(default_factory=dict)
     """Markers this sentence reaches through a group phrase, with the phrase."""
     correlate_end: int | None = None
@@ -109,7 +111,7 @@ def read_abstract(entities: list[Span], lexicon: Lexicon, title_end: int, text: 
             index=index, start=sent.start_char, end=sent.end_char, text=sent_text, role=role, markers=mentions,
             cancers=sorted({e.kb_id_ for e in in_sent if e.label_ == "CANCER"}),
             uses={u: c for u in USES if (c := lexicon.cue("use", u, sent_text))}, flags=frozenset(),
-            samples=[e for e in in_sent if e.label_ == "SAMPLE"]))
+            samples=[e for e in in_sent if e.label_ == "SAMPLE"], named=frozenset(m.marker for m in mentions)))
     _resolve_groups(sentences, measured, lexicon)
     for sentence in sentences:  # flags are read where a marker is named or reached
         if len({m.marker for m in sentence.markers}) > 1 and (
@@ -181,7 +183,7 @@ def candidates(view: AbstractView) -> list[Candidate]:
     for marker in view.measured:
         cancers = list(view.study_cancers)
         for sentence in view.sentences:
-            if any(m.marker == marker for m in sentence.markers) or marker in sentence.groups:
+            if marker in sentence.named or marker in sentence.groups:
                 cancers.extend(c for c in sentence.cancers if c not in cancers)
         specific = [c for c in cancers if c != "solid_tumors"]
         if specific and "solid_tumors" in cancers and "solid_tumors" not in view.study_cancers:

@@ -34,6 +34,7 @@ def featurize(view: AbstractView) -> list[tuple[Candidate, dict[str, float]]]:
     cue_sentences = {u: [s for s in view.sentences if u in s.uses] for u in USES}
     cancer_counts = Counter(c for s in view.sentences for c in s.cancers)
     marker_cache: dict[str, tuple[dict[str, float], list[Sentence], list[Sentence]]] = {}
+    cancer_cache: dict[tuple[str, str], dict[str, float]] = {}  # the same for each use
     out = []
     n_markers = len(view.measured)
     for candidate in candidates(view):
@@ -47,16 +48,18 @@ def featurize(view: AbstractView) -> list[tuple[Candidate, dict[str, float]]]:
             features[f"{use}|{name}"] = value
         for name, value in _use_features(view, candidate, direct, grouped, cue_sentences, rules).items():
             features[f"{use}|{name}"] = value
-        features.update(_cancer_features(view, candidate, direct, grouped, cancer_counts, rules))
+        if (candidate.marker, candidate.cancer) not in cancer_cache:
+            cancer_cache[(candidate.marker, candidate.cancer)] = _cancer_features(
+                view, candidate, direct, grouped, cancer_counts, rules)
+        features.update(cancer_cache[(candidate.marker, candidate.cancer)])
         out.append((candidate, features))
     return out
 
 
 def _marker_features(view: AbstractView, marker: str, n_markers: int,
                      rules: RuleScores) -> tuple[dict[str, float], list[Sentence], list[Sentence]]:
-    direct = [s for s in view.sentences if any(m.marker == marker for m in s.markers) and marker not in s.excluded]
-    grouped = [s for s in view.sentences if marker in s.groups and marker not in s.excluded
-               and not any(m.marker == marker for m in s.markers)]
+    direct = [s for s in view.sentences if marker in s.named and marker not in s.excluded]
+    grouped = [s for s in view.sentences if marker in s.groups and marker not in s.excluded and marker not in s.named]
     excluded = [s for s in view.sentences if marker in s.excluded]
     mention = view.measured[marker]
     features: dict[str, float] = {
