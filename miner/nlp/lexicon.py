@@ -15,6 +15,8 @@ import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
+from itertools import compress, repeat
+from operator import is_not
 from pathlib import Path
 
 from miner.config import ConfigurationError, corpus_path, user_lexicon_dir
@@ -112,18 +114,20 @@ class Lexicon:
     def holds(self, kinds: tuple[tuple[str, str], ...], text: str) -> frozenset[tuple[str, str]]:
         """Which of these cue kinds (group, name) a text holds, as ``has`` tells each, read in one pass
         (``CueReader``): faster when most of them are asked of one text."""
-        reader = self.readers.get(kinds)
-        if reader is None:
-            reader = self.readers[kinds] = CueReader([self.combined[kind] for kind in kinds])
-        return frozenset(kinds[i] for i in _read(reader, text))
+        return frozenset(kinds[i] for i in _read(self._reader(kinds), text))
 
     def read_ahead(self, kinds: tuple[tuple[str, str], ...], text: str) -> None:
         """Read these cue kinds in a text in one pass (``holds``) before they are asked one by one: ``has``,
         ``cue`` and the others then take the answer from this reading (until ``forget_cues``). Worth it for a
         text that most of the kinds will be asked of (each sentence)."""
-        held = self.holds(kinds, text)
-        _readings[text] = (frozenset(self.combined[kind] for kind in kinds),
-                           frozenset(self.combined[kind] for kind in held))
+        reader = self._reader(kinds)
+        _readings[text] = (reader.asked, frozenset(reader.patterns[i] for i in _read(reader, text)))
+
+    def _reader(self, kinds: tuple[tuple[str, str], ...]) -> CueReader:
+        reader = self.readers.get(kinds)
+        if reader is None:
+            reader = self.readers[kinds] = CueReader([self.combined[kind] for kind in kinds])
+        return reader
 
 
 class CaselessPattern:
@@ -501,6 +505,7 @@ class CueReader:
         constants, subpattern = re._constants, re._parser.SubPattern  # type: ignore[attr-defined]
         state = re._parser.State()  # type: ignore[attr-defined]
         self.patterns = patterns
+        self.asked = frozenset(patterns)
         self.kinds: list[int] = []
         """The pattern each group of the regex stands for."""
         self.others: list[list[CaselessPattern]] = [[] for _ in patterns]
@@ -527,6 +532,8 @@ class CueReader:
         some: list = [(constants.ASSERT_NOT, (1, subpattern(state, [])))]  # (?!): fails
         for group in range(len(self.kinds), 0, -1):  # (?(1)|(?(2)|...(?!))): some group was set
             some = [(constants.GROUPREF_EXISTS, (group, subpattern(state, []), subpattern(state, some)))]
+        self.searched = [(kind, parts) for kind, parts in enumerate(self.others) if parts]
+        """The kinds with parts searched on their own, with those parts."""
         words = [*_either(state, tries), *some]
         self.after = _compile_parsed(state, [_non_word_set(), *words]) if tries else None
         self.at_start = _compile_parsed(state, words) if tries else None
@@ -536,10 +543,14 @@ class CueReader:
         lowered = _lowered(text)
         if self.after is None or self.at_start is None or lowered is None or not _narrow(lowered):
             return frozenset(kind for kind, pattern in enumerate(self.patterns) if pattern.occurs(text))
-        found = {self.kinds[group] for match in (self.at_start.match(lowered), *self.after.finditer(lowered))
-                 if match is not None for group, words in enumerate(match.groups()) if words is not None}
-        return frozenset(found | {kind for kind, parts in enumerate(self.others)
-                                  if kind not in found and any(part.occurs(text) for part in parts)})
+        found: set[int] = set()
+        for match in (self.at_start.match(lowered), *self.after.finditer(lowered)):
+            if match is not None:  # the kinds of the groups set
+                found.update(compress(self.kinds, map(is_not, match.groups(), repeat(None))))
+        for kind, parts in self.searched:
+            if kind not in found and any(part.occurs(text) for part in parts):
+                found.add(kind)
+        return frozenset(found)
 
 
 def _expand(items: list) -> list[tuple[list, int, list]] | None:
