@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import pytest
 from spacy.language import Language
 
+from miner.nlp.entities import CANDIDATE_POSITION
+from miner.nlp.lexicon import CaselessPattern
 from miner.nlp.pipeline import analyse, build_pipeline
 from miner.nlp.relations import Extraction
 
@@ -249,3 +251,14 @@ def test_an_abstract_naming_no_sample_gets_the_markers_usual_one(nlp: Language) 
                       "In 200 men with bone metastases, high alkaline phosphatase was associated with shorter "
                       "overall survival (HR 2.1, p < 0.01).")
     assert {r.sample for r in extraction.relations} == {"plasma"}  # the abstract's own word comes first
+
+
+def test_symbols_in_biomarker_position_are_found_as_by_the_backtracking_pattern() -> None:
+    backtracking = CaselessPattern(CANDIDATE_POSITION.regex.pattern.replace("*+", "*").replace("++", "+"))
+    assert backtracking.regex.pattern != CANDIDATE_POSITION.regex.pattern
+    texts = ["Serum IL-6 levels and CTX-I-2b concentrations", "serum IL-6_x levels", "a- levels", "IL-6- levels",
+             "TNF-\u03b1 levels", "values values levels", "x_y levels", "Soluble RANKL\tconcentration", "9 levels"]
+    for text in texts:
+        found = [(m.span(), m.lastindex) for m in CANDIDATE_POSITION.finditer(text)]
+        assert found == [(m.span(), m.lastindex) for m in backtracking.finditer(text)], text
+    assert [texts[0][m.start() : m.end()] for m in CANDIDATE_POSITION.finditer(texts[0])] == ["Serum IL-6", "CTX-I-2b "]
