@@ -195,14 +195,14 @@ def find_relations(entities: list[Span], lexicon: Lexicon, title_end: int, text:
         made = []
         for marker in markers:
             segment = segment_at(lexicon, sent_text, marker.start_char - sent.start_char)
-            finding = finding_of(lexicon, segment)
+            finding, direction = finding_of(lexicon, segment), direction_of(lexicon, segment)
+            name, surface, category = marker.kb_id_, marker.text, marker_category(lexicon, marker)
+            candidate, sample = bool(marker._.candidate), sample_of(marker, in_sent, usual_sample, category)
             for cancer in targets:
                 for use, cues in uses.items():
                     relation = Relation(
-                        marker=marker.kb_id_, marker_surface=marker.text,
-                        category=marker_category(lexicon, marker), candidate=bool(marker._.candidate),
-                        cancer=cancer, use=use, finding=finding, direction=direction_of(lexicon, segment),
-                        sample=sample_of(marker, in_sent, usual_sample, marker_category(lexicon, marker)),
+                        marker=name, marker_surface=surface, category=category, candidate=candidate,
+                        cancer=cancer, use=use, finding=finding, direction=direction, sample=sample,
                         confidence=round(min(confidence, 1.0), 2),
                         sentence=sent_text, start=sent.start_char, end=sent.end_char, cues=cues)
                     key = (relation.marker, cancer, use)
