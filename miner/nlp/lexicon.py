@@ -266,13 +266,13 @@ def _read(reader: CueReader, text: str) -> frozenset[int]:
 @lru_cache(maxsize=1024)
 def _narrow(text: str) -> bool:
     """Whether every character of a text is below ``NARROW_END`` (``word_start_search`` knows their classes)."""
-    return text.isascii() or max(text) < NARROW_END
+    return text.isascii() or WIDE.search(text) is None
 
 
 def _foldable(text: str) -> bool:
     """Whether case matters only in the text's ASCII letters: every other character is caseless ('≤', '–';
     not 'µ', whose upper case is Greek, nor 'ſ' or 'K', which case-insensitive matching takes for s and k)."""
-    return text.isascii() or all(c.lower() == c == c.upper() for c in set(text) if not c.isascii())
+    return text.isascii() or all(c.lower() == c == c.upper() for c in set(NON_ASCII.findall(text)))
 
 
 def forget_cues() -> None:
@@ -431,6 +431,9 @@ def _needles(items: list) -> set[str] | None:  # items of a parsed pattern: (opc
 
 NARROW_END = "\u3000"
 """Where the scripts of CJK begin: the non-word characters below are few ranges (the regex compiles faster)."""
+WIDE = re.compile(f"[{NARROW_END}-\U0010ffff]")
+"""A character at or past ``NARROW_END`` (found by a regex, faster than ``max`` over the text's characters)."""
+NON_ASCII = re.compile(r"[^\x00-\x7f]")
 MAX_ALTERNATIVES = 400
 """A word-start search dispatches at most this many alternatives (a pattern that expands to more keeps its own)."""
 MAX_CLASS = 40
