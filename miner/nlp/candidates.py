@@ -103,8 +103,8 @@ def read_abstract(entities: list[Span], lexicon: Lexicon, title_end: int, text: 
     for index, (sent, role, sent_text) in enumerate(roles):
         in_sent = [e for e in entities[bisect_left(starts, sent.start):bisect_left(starts, sent.end)]
                    if e.end <= sent.end]
-        mentions = [MarkerMention(e.kb_id_, e.text, marker_category(lexicon, e), bool(e._.candidate), e)
-                    for e in in_sent if e.label_ == "MARKER"]
+        mentions = [MarkerMention(e.kb_id_, text[e.start_char : e.end_char], marker_category(lexicon, e),
+                                  bool(e._.candidate), e) for e in in_sent if e.label_ == "MARKER"]
         for mention in mentions:
             measured.setdefault(mention.marker, mention)
         sentences.append(Sentence(
@@ -131,7 +131,7 @@ def read_abstract(entities: list[Span], lexicon: Lexicon, title_end: int, text: 
     if lexicon.has("grammar", "compares_groups", text):
         abstract_flags.add("design.compares_groups")
     return AbstractView(sentences, measured, study_cancers(entities, title_end), frozenset(abstract_flags), rules,
-                        common_sample(entities), text, title_end)
+                        common_sample(entities, text), text, title_end)
 
 
 def _resolve_groups(sentences: list[Sentence], measured: dict[str, MarkerMention], lexicon: Lexicon) -> None:

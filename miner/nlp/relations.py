@@ -158,7 +158,7 @@ def find_relations(entities: list[Span], lexicon: Lexicon, title_end: int, text:
     compares_groups = lexicon.has("grammar", "compares_groups", text)
     review = lexicon.has("grammar", "review", text[:title_end])
     cancers_of_study = study_cancers(entities, title_end)
-    usual_sample = common_sample(entities)
+    usual_sample = common_sample(entities, text)
     notes: list[SentenceNote] = []
     best: dict[tuple[str, str, str], Relation] = {}
     for index, (sent, role, sent_text) in enumerate(roles):
@@ -196,7 +196,8 @@ def find_relations(entities: list[Span], lexicon: Lexicon, title_end: int, text:
         for marker in markers:
             segment = segment_at(lexicon, sent_text, marker.start_char - sent.start_char)
             finding, direction = finding_of(lexicon, segment), direction_of(lexicon, segment)
-            name, surface, category = marker.kb_id_, marker.text, marker_category(lexicon, marker)
+            name, surface = marker.kb_id_, text[marker.start_char : marker.end_char]  # (Span.text makes Tokens)
+            category = marker_category(lexicon, marker)
             candidate, sample = bool(marker._.candidate), sample_of(marker, in_sent, usual_sample, category)
             for cancer in targets:
                 for use, cues in uses.items():
@@ -295,10 +296,11 @@ def marker_category(lexicon: Lexicon, marker: Span) -> str:
     return "microRNA" if marker.kb_id_.lower().startswith(("mir-", "let-")) else "candidate"
 
 
-def common_sample(entities: list[Span]) -> str | None:
-    """The sample the abstract names most (also as the first word of a marker: 'serum osteoprotegerin')."""
+def common_sample(entities: list[Span], text: str) -> str | None:
+    """The sample the abstract (its text) names most (also as the first word of a marker: 'serum osteoprotegerin')."""
     counts = Counter(e.kb_id_ for e in entities if e.label_ == "SAMPLE" and e.kb_id_ != "tissue")
-    counts.update(SAMPLE_WORDS[w] for e in entities if e.label_ == "MARKER" and " " in (surface := e.text)
+    counts.update(SAMPLE_WORDS[w] for e in entities if e.label_ == "MARKER"  # (a Span's text is made from Tokens)
+                  and " " in (surface := text[e.start_char : e.end_char])
                   and (w := surface.split()[0].lower()) in SAMPLE_WORDS)
     return counts.most_common(1)[0][0] if counts else None
 
@@ -306,10 +308,11 @@ def common_sample(entities: list[Span]) -> str | None:
 def sample_of(marker: Span, in_sentence: list[Span], abstract_sample: str | None, category: str) -> str:
     if marker.kb_id_ in INHERENT_SAMPLE:
         return INHERENT_SAMPLE[marker.kb_id_]
+    surface = marker.text
     for prefix, sample in SURFACE_SAMPLE:
-        if marker.text.startswith(prefix) and marker.text[1:2].isupper():
+        if surface.startswith(prefix) and surface[1:2].isupper():
             return sample
-    first_word = marker.text.split()[0].lower() if " " in marker.text else ""
+    first_word = surface.split()[0].lower() if " " in surface else ""
     if first_word in SAMPLE_WORDS:
         return SAMPLE_WORDS[first_word]
     samples = [e for e in in_sentence if e.label_ == "SAMPLE"]
