@@ -135,10 +135,12 @@ class EntityFinder:
         found: list[Span] = []
         rejected: list[Span] = []
         vocab = doc.vocab
+        some_ambiguous = False  # only the lexicon's matches can be
         for matcher in (self.exact, self.folded):
             for match_id, start, end in matcher(doc):
                 label, canonical, ambiguous = self.keys[vocab.strings[match_id]]
                 found.append(self._span(doc, start, end, label, canonical, "lexicon", ambiguous=ambiguous))
+                some_ambiguous = some_ambiguous or ambiguous
         text = doc_text(doc)
         found = list(self._molecular_forms(doc, found))
         found.extend(self._glued_samples(doc, found))
@@ -154,8 +156,11 @@ class EntityFinder:
         rejected.extend(abbreviation_rejects)
         found = list(self._named_by_short_form(doc, found))
         found.extend(self._candidates(doc, text, found))
-        kept, unsupported = self._support(text, found)
-        rejected.extend(unsupported)
+        if some_ambiguous:
+            kept, unsupported = self._support(text, found)
+            rejected.extend(unsupported)
+        else:
+            kept = found
         kept, in_ratios = self._ratios(text, filter_spans(kept))
         rejected.extend(in_ratios)
         doc.spans["entities"] = kept
