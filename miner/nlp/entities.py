@@ -40,6 +40,8 @@ LNCRNA_NEEDLES, ALTERATION_NEEDLES = needles(LNCRNA.pattern), needles(ALTERATION
 """Strings one of which each of their matches holds: most abstracts have none, and are not searched."""
 BLOOD_CONTEXT = CaselessPattern(r"\b(?:ctDNA|cfDNA|cell-free|plasma|serum|blood|circulating|liquid biops|CTCs?)")
 CELLS = r"(neutrophil|lymphocyte|monocyte|platelet|eosinophil|basophil|leu[ck]ocyte|reticulocyte)"
+CELL = CaselessPattern(rf"\b{CELLS}")
+"""A cell's name, which every match of the two patterns below holds: a text without one is not searched."""
 CELL_COUNT = CaselessPattern(rf"\b(?:absolute\s+)?{CELLS}s?\s+counts?\b")
 CELL_RATIO = CaselessPattern(rf"\b{CELLS}[\s-]*(?:to[\s-]+|/|-)\s*{CELLS}\s*(?:\([A-Za-z/]{{1,5}}\)\s*)?ratios?\b")
 LIST_SEPARATOR = re.compile(r"\s*(?:,|;|,?\s+and|,?\s+or)\s*")
@@ -262,6 +264,8 @@ class EntityFinder:
     def _blood_counts(self, doc: Doc, text: str) -> Iterable[Span]:
         """Cell counts ('absolute lymphocyte count') and ratios of cell counts ('neutrophil/lymphocyte
         ratio' is NLR): markers of their own, not ratios of two markers."""
+        if not CELL.occurs(text):
+            return
         for m in CELL_COUNT.finditer(text):
             name = f"{m.group(1).lower()} count"
             canonical = self.lexicon.marker_for(name)
