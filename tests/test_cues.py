@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import re
 
-from miner.nlp.lexicon import (
+from miner.nlp.lexicon import load_lexicon
+from miner.nlp.patterns import (
     CaselessPattern,
     _first_letters,
     _needles,
@@ -13,7 +14,6 @@ from miner.nlp.lexicon import (
     combine,
     fold_pattern,
     forget_cues,
-    load_lexicon,
     without_groups,
     word_start_search,
 )

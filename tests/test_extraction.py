@@ -8,7 +8,7 @@ import pytest
 from spacy.language import Language
 
 from miner.nlp.entities import CANDIDATE_POSITION
-from miner.nlp.lexicon import CaselessPattern
+from miner.nlp.patterns import CaselessPattern
 from miner.nlp.pipeline import analyse, build_pipeline
 from miner.nlp.relations import Extraction
 

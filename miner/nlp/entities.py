@@ -21,7 +21,8 @@ from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
-from miner.nlp.lexicon import CaselessPattern, Lexicon, has_needle, load_lexicon, needles
+from miner.nlp.lexicon import Lexicon, load_lexicon
+from miner.nlp.patterns import CaselessPattern, has_needle, needles
 
 for _name in ("source", "candidate", "category", "reason"):
     if not Span.has_extension(_name):

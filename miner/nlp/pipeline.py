@@ -26,7 +26,8 @@ from spacy.tokens import Doc
 from miner.nlp.abbreviations import AbbreviationFinder  # noqa: F401  (registers miner_abbreviations)
 from miner.nlp.candidates import AbstractView, read_abstract
 from miner.nlp.entities import doc_text  # (importing it registers miner_entities)
-from miner.nlp.lexicon import Lexicon, forget_cues, lexicon_hash, load_lexicon
+from miner.nlp.lexicon import Lexicon, lexicon_hash, load_lexicon
+from miner.nlp.patterns import forget_cues
 from miner.nlp.relations import Extraction, find_relations, sentence_roles, sorted_entities
 from miner.nlp.scoring import Model, ScoredCandidate, load_model, model_hash, score_candidates
 
