@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from spacy.tokens import Span
 
@@ -61,14 +62,17 @@ class Sentence:
     uses: dict[str, list[str]]
     flags: frozenset[str]
     samples: list[Span] = field(default_factory=list)
-    named: frozenset[str] = frozenset()
-    """The markers' canonical names (asked for each marker and candidate)."""
     groups: dict[str, str] = field(default_factory=dict)
     """Markers this sentence reaches through a group phrase, with the phrase."""
     correlate_end: int | None = None
     """Where "correlated with" ends, in a sentence naming two markers or more (document offset)."""
     excluded: frozenset[str] = frozenset()
     """Markers named after 'except' / 'other than': outside the group's statement."""
+
+    @cached_property
+    def named(self) -> frozenset[str]:
+        """The canonical names of the markers the sentence names (asked for each marker and candidate)."""
+        return frozenset(m.marker for m in self.markers)
 
 
 @dataclass
@@ -111,7 +115,7 @@ def read_abstract(entities: list[Span], lexicon: Lexicon, title_end: int, text: 
             index=index, start=sent.start_char, end=sent.end_char, text=sent_text, role=role, markers=mentions,
             cancers=sorted({e.kb_id_ for e in in_sent if e.label_ == "CANCER"}),
             uses={u: c for u in USES if (c := lexicon.cue("use", u, sent_text))}, flags=frozenset(),
-            samples=[e for e in in_sent if e.label_ == "SAMPLE"], named=frozenset(m.marker for m in mentions)))
+            samples=[e for e in in_sent if e.label_ == "SAMPLE"]))
     _resolve_groups(sentences, measured, lexicon)
     for sentence in sentences:  # flags are read where a marker is named or reached
         if len({m.marker for m in sentence.markers}) > 1 and (

@@ -81,8 +81,14 @@ Abbreviations = list[tuple[Span, str, Span | None]]
 
 
 def _short(synonym: str) -> bool:
-    """Acronyms and symbols are matched case-sensitively; names, case-insensitively."""
-    return len(synonym) <= 6 or not synonym.islower() and " " not in synonym
+    """Acronyms and symbols are matched case-sensitively; names (any lowercase word, 'serum' as 'Serum'),
+    case-insensitively."""
+    return not synonym.islower() and (len(synonym) <= 6 or " " not in synonym)
+
+
+def _words(text: str) -> set[str]:
+    """A name's words of four letters or more, lowercased: what two forms of a name are compared by."""
+    return set(re.findall(r"[a-z]{4,}", text.lower()))
 
 
 @Language.factory("miner_entities", default_config={})
@@ -113,8 +119,6 @@ class EntityFinder:
             self.keys[key] = (label, canonical, ambiguous)
             target = exact if _short(synonym) else folded
             target.setdefault(key, []).append(nlp.make_doc(synonym))
-            if target is exact and synonym.isalpha() and synonym.islower() and len(synonym) >= 4:
-                target[key].append(nlp.make_doc(synonym.capitalize()))  # 'Serum' opening a sentence
             if "-" in synonym and not _short(synonym):
                 target[key].append(nlp.make_doc(synonym.replace("-", " ")))
                 target[key].append(nlp.make_doc(synonym.replace("-", "–")))
@@ -368,8 +372,8 @@ class EntityFinder:
             if (span.label_ == "MARKER" and short is not None and short.kb_id_ != span.kb_id_
                     and doc[span.end].text == "(" and short.end < len(doc) and doc[short.end].text == ")"
                     and (marker := self.lexicon.markers.get(short.kb_id_)) is not None):
-                words = set(re.findall(r"[a-z]{4,}", span.text.lower()))
-                if words and any(words <= set(re.findall(r"[a-z]{4,}", name.lower())) for name in marker.synonyms):
+                words = _words(span.text)
+                if words and any(words <= _words(name) for name in marker.synonyms):
                     span = self._span(doc, span.start, span.end, "MARKER", short.kb_id_, span._.source)
             yield span
 
@@ -385,10 +389,8 @@ class EntityFinder:
             before = doc[max(0, span.start - 5) : span.start - 1]
             if any(s.start < span.start - 1 and s.end > before.start and s.kb_id_ == span.kb_id_ for s in found):
                 continue
-            marker = self.lexicon.markers.get(span.kb_id_)
-            names = {w for syn in (marker.synonyms if marker else ()) for w in re.findall(r"[a-z]{4,}", syn.lower())}
-            words = set(re.findall(r"[a-z]{4,}", before.text.lower()))
-            if words and not words & names and not any(w in MEASURE_WORDS for w in words):
+            words = _words(before.text)
+            if words and not words & self._name_words(span.kb_id_) and not any(w in MEASURE_WORDS for w in words):
                 defined.add(span.text)
         return defined
 
@@ -414,9 +416,12 @@ class EntityFinder:
         long_form = next((long for _, short_text, long in abbreviations if short_text == span.text), None)
         if long_form is None:
             return False
-        marker = self.lexicon.markers.get(span.kb_id_)
-        words = {w for syn in (marker.synonyms if marker else ()) for w in re.findall(r"[a-z]{4,}", syn.lower())}
-        return bool(words & set(re.findall(r"[a-z]{4,}", long_form.text.lower())))
+        return bool(self._name_words(span.kb_id_) & _words(long_form.text))
+
+    def _name_words(self, canonical: str) -> set[str]:
+        """The words of all a lexicon marker's names (none for a marker the lexicon lacks)."""
+        marker = self.lexicon.markers.get(canonical)
+        return set().union(*map(_words, marker.synonyms)) if marker else set()
 
     def _biomarker_like(self, short: Span) -> bool:
         long_form = short._.long_form.text.lower()

@@ -38,10 +38,10 @@ INHERENT_SAMPLE = {"CTC": "blood", "DTC": "bone_marrow", "PSA mRNA": "blood", "E
                    "cOC": "blood", "MDSC": "blood", "hemoglobin": "blood", "NLR": "blood"}
 SURFACE_SAMPLE = (("u", "urine"), ("s", "serum"))
 SAMPLE_WORDS = {"serum": "serum", "plasma": "plasma", "urinary": "urine", "urine": "urine", "blood": "blood"}
-USUAL_SAMPLE = {"blood_count": "blood", "cell_based": "blood"}
-"""Where an abstract names no sample: counts and cells are read in blood; other categories default to serum."""
-UNSAID_SAMPLE_CATEGORIES = ("candidate", "microRNA", "nucleic_acid", "vesicle")
-"""Categories measured in many samples: without a word for it, the sample stays unspecified."""
+USUAL_SAMPLE = {"blood_count": "blood", "cell_based": "blood", "candidate": "unspecified", "microRNA": "unspecified",
+                "nucleic_acid": "unspecified", "vesicle": "unspecified"}
+"""The sample of a marker category where the abstract names none: counts and cells are read in blood; categories
+measured in many samples stay unspecified; the others default to serum."""
 
 
 @dataclass
@@ -236,12 +236,12 @@ def _design_relations(title: str, lexicon: Lexicon, roles: list[tuple[Span, str,
         for marker in (e for e in entities if e.label_ == "MARKER" and sent.start <= e.start < sent.end):
             if marker._.candidate:
                 continue
+            category = marker_category(lexicon, marker)
             for cancer in cancers:
                 relations.append(Relation(
-                    marker=marker.kb_id_, marker_surface=marker.text, category=marker_category(lexicon, marker),
+                    marker=marker.kb_id_, marker_surface=marker.text, category=category,
                     candidate=False, cancer=cancer, use=use, finding="unclear", direction=None,
-                    sample=sample_of(marker, [], abstract_sample, marker_category(lexicon, marker)),
-                    confidence=DESIGN_CONFIDENCE,
+                    sample=sample_of(marker, [], abstract_sample, category), confidence=DESIGN_CONFIDENCE,
                     sentence=sent_text, start=sent.start_char, end=sent.end_char,
                     cues=[f"study design: the title names {use} for the markers measured"]))
     return relations
@@ -321,4 +321,4 @@ def sample_of(marker: Span, in_sentence: list[Span], abstract_sample: str | None
         return nearest.kb_id_
     if abstract_sample:
         return abstract_sample
-    return "unspecified" if category in UNSAID_SAMPLE_CATEGORIES else USUAL_SAMPLE.get(category, "serum")
+    return USUAL_SAMPLE.get(category, "serum")
