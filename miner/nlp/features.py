@@ -6,7 +6,8 @@ Three kinds of features, named ``kind:detail``:
 - the use's, always crossed with the use (``prognosis|cue@result``): cue words for the use in the
   marker's sentences by role, in the title, the aim and the conclusion, the study design (survival
   analysis, serial measurements, follow-up for events, groups with and without bone metastasis),
-  negation and contrast in the marker's sentences;
+  negation and contrast in the marker's sentences; the share of the use among the cues of the abstract
+  and of the marker's sentences (most abstracts report one use for a marker);
 - the cancer's: named with the marker, the study's, in the title, pooled.
 Marker features appear both plain and crossed with the use, so that the scorer learns both how
 likely a marker is to be reported on at all and for which use.
@@ -20,7 +21,7 @@ from collections import Counter
 from miner.nlp.candidates import AbstractView, Candidate, Sentence, candidates
 from miner.nlp.lexicon import USES
 
-FEATURES_VERSION = "3"
+FEATURES_VERSION = "4"
 """Bump when the features change: a model trained on other features cannot be used."""
 
 EVIDENCE_ROLES = ("title", "objective", "result", "conclusion")
@@ -139,6 +140,14 @@ def _use_features(view: AbstractView, candidate: Candidate, direct: list[Sentenc
         if s.role in EVIDENCE_ROLES:
             features[f"abstract_cue@{s.role}"] = 1.0
     features["abstract_cue:sentences"] = math.log1p(len(cue_sentences[use]))
+    counts = {u: len(cue_sentences[u]) for u in USES}
+    if counts[use]:
+        features["abstract_cue:share"] = counts[use] / sum(counts.values())
+        if counts[use] == max(counts.values()):
+            features["abstract_cue:top"] = 1.0
+    with_uses = [s for s in direct + grouped if s.uses]
+    if with_uses:
+        features["cue:share"] = sum(1 for s in with_uses if use in s.uses) / len(with_uses)
     roles = {s.role for s in direct} | {s.role for s in grouped}
     reported = bool(roles & {"result", "conclusion"})
     aim_or_title = [s for s in cue_sentences[use] if s.role in ("title", "objective")]
