@@ -122,6 +122,11 @@ def test_a_bracketed_short_form_of_a_more_specific_marker_names_it(nlp: Language
     assert ("bone alkaline phosphatase", "MARKER", "BALP") in [f[:3] for f in found]
 
 
+def test_the_ligand_of_a_bracketed_receptor_is_the_ligand(nlp: Language) -> None:
+    found = entities(nlp, "MIP-1alpha correlated with receptor activator of nuclear factor-kappaB (RANK) ligand.")
+    assert {f[2] for f in found if f[1] == "MARKER"} == {"MIP-1alpha", "RANKL"}
+
+
 def test_mirna_family_patterns(nlp: Language) -> None:
     found = entities(nlp, "Plasma miR-141-3p, hsa-miR-21 and microRNA-9999 and let-7c were quantified.")
     markers = {f[2] for f in found if f[1] == "MARKER"}
