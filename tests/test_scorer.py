@@ -73,6 +73,14 @@ def test_bone_biomarkers_is_a_group_phrase(reader) -> None:  # noqa: ANN001
     assert {"CTX", "P1NP"} <= set(view.sentences[0].groups)
 
 
+def test_bone_turnover_needs_a_cancer_to_give_candidates(reader) -> None:  # noqa: ANN001
+    text = "Serum CTX and P1NP were measured in 80 {}. Bone turnover markers were higher in fractured patients."
+    assert not candidates(view_of(reader, "Bone turnover markers", text.format("women with osteoporosis")))
+    myeloma = view_of(reader, "Bone turnover markers", text.format("patients with multiple myeloma"))
+    assert {(c.marker, c.cancer) for c in candidates(myeloma)} == {("CTX", "multiple_myeloma"),
+                                                                   ("P1NP", "multiple_myeloma")}
+
+
 def test_a_concluding_sentence_of_an_unstructured_abstract_is_a_conclusion(reader) -> None:  # noqa: ANN001
     view = view_of(reader, "NTX in breast cancer",
                    "We measured urinary NTX in 120 women with bone metastases. NTX was higher in women with "

@@ -180,9 +180,10 @@ def _group_covers(group: str, mention: MarkerMention) -> bool:
 
 def candidates(view: AbstractView) -> list[Candidate]:
     """Every (marker, cancer, use) the abstract could support: none in an abstract that never speaks of
-    bone involvement (metastasis to bone, bone marrow, or the bone disease of myeloma)."""
+    bone involvement by a cancer (metastasis to bone or bone marrow, or bone disease where a cancer is named:
+    bone turnover in osteoporosis is not it)."""
     found: list[Candidate] = []
-    if not view.flags & {"bone", "bone_disease"}:
+    if "bone" not in view.flags and not ("bone_disease" in view.flags and any(s.cancers for s in view.sentences)):
         return found
     for marker in view.measured:
         cancers = list(view.study_cancers)
