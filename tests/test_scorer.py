@@ -73,9 +73,10 @@ def test_bone_biomarkers_is_a_group_phrase(reader) -> None:  # noqa: ANN001
     assert {"CTX", "P1NP"} <= set(view.sentences[0].groups)
 
 
-def test_bone_turnover_needs_a_cancer_to_give_candidates(reader) -> None:  # noqa: ANN001
+def test_bone_turnover_gives_candidates_in_myeloma_only(reader) -> None:  # noqa: ANN001
     text = "Serum CTX and P1NP were measured in 80 {}. Bone turnover markers were higher in fractured patients."
     assert not candidates(view_of(reader, "Bone turnover markers", text.format("women with osteoporosis")))
+    assert not candidates(view_of(reader, "Bone turnover markers", text.format("women on breast cancer therapy")))
     myeloma = view_of(reader, "Bone turnover markers", text.format("patients with multiple myeloma"))
     assert {(c.marker, c.cancer) for c in candidates(myeloma)} == {("CTX", "multiple_myeloma"),
                                                                    ("P1NP", "multiple_myeloma")}

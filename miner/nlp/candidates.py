@@ -180,10 +180,11 @@ def _group_covers(group: str, mention: MarkerMention) -> bool:
 
 def candidates(view: AbstractView) -> list[Candidate]:
     """Every (marker, cancer, use) the abstract could support: none in an abstract that never speaks of
-    bone involvement by a cancer (metastasis to bone or bone marrow, or bone disease where a cancer is named:
-    bone turnover in osteoporosis is not it)."""
+    bone involvement by a cancer (metastasis to bone or bone marrow, or the bone disease of myeloma: bone
+    turnover in osteoporosis or in treatment-induced bone loss is not it), as for the hand rules."""
     found: list[Candidate] = []
-    if "bone" not in view.flags and not ("bone_disease" in view.flags and any(s.cancers for s in view.sentences)):
+    if "bone" not in view.flags and not (
+            "bone_disease" in view.flags and any("multiple_myeloma" in s.cancers for s in view.sentences)):
         return found
     for marker in view.measured:
         cancers = list(view.study_cancers)
