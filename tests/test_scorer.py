@@ -82,6 +82,16 @@ def test_bone_turnover_gives_candidates_in_myeloma_only(reader) -> None:  # noqa
                                                                    ("P1NP", "multiple_myeloma")}
 
 
+@pytest.mark.parametrize("sentence", [
+    "Plasma IL-6 levels were highest in patients with bone metastases (P < 0.001).",
+    "Plasma IL-6 levels were elevated in the men with prostate cancer metastatic to bone.",
+    "Serum IL-6 levels did not correlate with the presence of osteolysis.",
+])
+def test_levels_by_bone_involvement_are_diagnosis_cues(reader, sentence: str) -> None:  # noqa: ANN001
+    view = view_of(reader, "Interleukin-6 in prostate cancer", sentence)
+    assert "diagnosis" in view.sentences[-1].uses
+
+
 def test_a_concluding_sentence_of_an_unstructured_abstract_is_a_conclusion(reader) -> None:  # noqa: ANN001
     view = view_of(reader, "NTX in breast cancer",
                    "We measured urinary NTX in 120 women with bone metastases. NTX was higher in women with "
