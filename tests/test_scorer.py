@@ -92,6 +92,15 @@ def test_levels_by_bone_involvement_are_diagnosis_cues(reader, sentence: str) ->
     assert "diagnosis" in view.sentences[-1].uses
 
 
+@pytest.mark.parametrize("sentence", [
+    "Treatment with bortezomib caused a significant increase in bone-specific alkaline phosphatase.",
+    "Serum CTX declined at 2 months in most patients.",
+])
+def test_changes_caused_by_treatment_or_timed_are_monitoring_cues(reader, sentence: str) -> None:  # noqa: ANN001
+    view = view_of(reader, "Bone markers in myeloma", sentence)
+    assert "monitoring" in view.sentences[-1].uses
+
+
 def test_a_concluding_sentence_of_an_unstructured_abstract_is_a_conclusion(reader) -> None:  # noqa: ANN001
     view = view_of(reader, "NTX in breast cancer",
                    "We measured urinary NTX in 120 women with bone metastases. NTX was higher in women with "
