@@ -127,6 +127,11 @@ def test_the_ligand_of_a_bracketed_receptor_is_the_ligand(nlp: Language) -> None
     assert {f[2] for f in found if f[1] == "MARKER"} == {"MIP-1alpha", "RANKL"}
 
 
+def test_the_soluble_receptor_written_after_its_ligand_is_the_receptor(nlp: Language) -> None:
+    found = entities(nlp, "Plasma IL-6 and IL-6sR levels were highest in men with bone metastases.")
+    assert {f[2] for f in found if f[1] == "MARKER"} == {"IL-6", "sIL-6R"}
+
+
 def test_mirna_family_patterns(nlp: Language) -> None:
     found = entities(nlp, "Plasma miR-141-3p, hsa-miR-21 and microRNA-9999 and let-7c were quantified.")
     markers = {f[2] for f in found if f[1] == "MARKER"}
