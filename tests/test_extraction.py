@@ -132,6 +132,11 @@ def test_the_soluble_receptor_written_after_its_ligand_is_the_receptor(nlp: Lang
     assert {f[2] for f in found if f[1] == "MARKER"} == {"IL-6", "sIL-6R"}
 
 
+def test_hypercalcaemia_is_a_condition_not_a_calcium_measurement(nlp: Language) -> None:
+    found = entities(nlp, "SREs included hypercalcemia (2%); serum calcium was higher in men with bone metastases.")
+    assert [f[0] for f in found if f[1] == "MARKER"] == ["serum calcium"]
+
+
 def test_mirna_family_patterns(nlp: Language) -> None:
     found = entities(nlp, "Plasma miR-141-3p, hsa-miR-21 and microRNA-9999 and let-7c were quantified.")
     markers = {f[2] for f in found if f[1] == "MARKER"}
