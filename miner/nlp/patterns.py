@@ -414,15 +414,8 @@ class CueReader:
                 state.closegroup(group, subpattern(state, []))
                 self.kinds.append(kind)
                 for letter, rests in found[1].items():
-                    by_letter.setdefault(letter, []).append((group, _either(found[0], rests)))
-        tries = []
-        for letter, groups in by_letter.items():
-            items = [(constants.LITERAL, letter)]
-            for group, rest in groups:  # (?:(?=(rest))|): the group is set where this part matches
-                sets = (constants.SUBPATTERN, (group, 0, 0, subpattern(state, rest)))
-                items.append((constants.BRANCH, (None, [subpattern(state, [(constants.ASSERT, (1, subpattern(
-                    state, [sets])))]), subpattern(state, [])])))
-            tries.append(items)
+                    by_letter.setdefault(letter, []).append((group, rests))
+        tries = [[(constants.LITERAL, letter), *_tries(state, groups)] for letter, groups in by_letter.items()]
         some: list = [(constants.ASSERT_NOT, (1, subpattern(state, [])))]  # (?!): fails
         for group in range(len(self.kinds), 0, -1):  # (?(1)|(?(2)|...(?!))): some group was set
             some = [(constants.GROUPREF_EXISTS, (group, subpattern(state, []), subpattern(state, some)))]
@@ -445,6 +438,39 @@ class CueReader:
             if kind not in found and any(part.occurs(text) for part in parts):
                 found.add(kind)
         return frozenset(found)
+
+
+def _tries(state: object, groups: list[tuple[int, list[list]]]) -> list:
+    """Parsed items that set each group where one of its alternatives matches, and always match (zero width):
+    ``(?:(?=(A|B))|)`` for each group. The groups whose alternatives all start with a known character are
+    dispatched on it first, in a lookahead (``(?=x(?:(?=(A))|)...)|(?=y...)|``), so that at a word's second
+    letter only the groups that can go on with it are tried."""
+    constants, subpattern = re._constants, re._parser.SubPattern  # type: ignore[attr-defined]
+    anywhere, by_next = [], {}
+    for group, rests in groups:
+        expanded = [_expand(rest) for rest in rests]
+        if any(e is None for e in expanded):
+            anywhere.append(_set_where(state, group, _either(state, rests)))
+            continue
+        mine: dict[int, list[list]] = {}
+        for behinds, char, rest in (alternative for e in expanded for alternative in e):  # type: ignore[union-attr]
+            moved = [(op, (-1, subpattern(state, [*sub, (constants.LITERAL, char)]))) for op, (_, sub) in behinds]
+            mine.setdefault(char, []).append(moved + rest)
+        for char, rests_after in mine.items():
+            by_next.setdefault(char, []).append(_set_where(state, group, _either(state, rests_after)))
+    if not by_next:
+        return anywhere
+    dispatch = [subpattern(state, [(constants.ASSERT, (1, subpattern(state, [(constants.LITERAL, char), *sets])))])
+                for char, sets in by_next.items()]
+    return [*anywhere, (constants.BRANCH, (None, [*dispatch, subpattern(state, [])]))]
+
+
+def _set_where(state: object, group: int, items: list) -> tuple:
+    """``(?:(?=(items))|)``: sets the group where the items match; matches anyway, with nothing."""
+    constants, subpattern = re._constants, re._parser.SubPattern  # type: ignore[attr-defined]
+    sets = (constants.SUBPATTERN, (group, 0, 0, subpattern(state, items)))
+    return (constants.BRANCH, (None, [subpattern(state, [(constants.ASSERT, (1, subpattern(state, [sets])))]),
+                                      subpattern(state, [])]))
 
 
 def _expand(items: list) -> list[tuple[list, int, list]] | None:
