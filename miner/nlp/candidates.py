@@ -20,6 +20,7 @@ from spacy.tokens import Span
 
 from miner.nlp.lexicon import USES, Lexicon
 from miner.nlp.relations import (
+    SENTENCE_FLAGS,
     Extraction,
     Roles,
     abstract_cues,
@@ -27,15 +28,6 @@ from miner.nlp.relations import (
     marker_category,
     study_cancers,
 )
-
-SENTENCE_FLAGS = (
-    ("finding", "refutes"), ("finding", "unclear"), ("grammar", "statistics"), ("grammar", "comparison"),
-    ("grammar", "contrast"), ("grammar", "ours"), ("sentence", "treatment_effect"), ("sentence", "background"),
-    ("sentence", "methods"), ("sentence", "objective"), ("grammar", "measured"), ("context", "bone"),
-    ("grammar", "up"), ("grammar", "down"), ("grammar", "change"), ("grammar", "timepoints"),
-    ("grammar", "on_treatment"),
-)
-"""Cue groups read in every sentence; a sentence's flags are the names of those it holds."""
 
 BONE_CATEGORIES = ("bone_formation", "bone_resorption", "bone_matrix", "osteoclast_regulator")
 EXCEPT = re.compile(r"\b(except|other than|apart from|but not|with the exception of)\b", re.IGNORECASE)
@@ -122,8 +114,8 @@ def read_abstract(entities: list[Span], lexicon: Lexicon, title_end: int, text: 
                 span := lexicon.first_cue_span("grammar", "correlate", sentence.text)):
             sentence.correlate_end = sentence.start + span[1]
         if sentence.markers or sentence.groups:
-            held = lexicon.holds(SENTENCE_FLAGS, sentence.text)
-            sentence.flags = frozenset(f"{group}.{name}" for group, name in held)
+            sentence.flags = frozenset(f"{group}.{name}" for group, name in SENTENCE_FLAGS
+                                       if lexicon.has(group, name, sentence.text))
     abstract_flags = {f"design.{name}" for group, name in lexicon.holds(abstract_cues(lexicon), text)
                       if group == "design"}
     if lexicon.has("context", "bone", text):

@@ -84,11 +84,22 @@ Roles = list[tuple[Span, str, str]]
 """Each sentence of a document with its role and text."""
 
 
+SENTENCE_FLAGS = (
+    ("finding", "refutes"), ("finding", "unclear"), ("grammar", "statistics"), ("grammar", "comparison"),
+    ("grammar", "contrast"), ("grammar", "ours"), ("sentence", "treatment_effect"), ("sentence", "background"),
+    ("sentence", "methods"), ("sentence", "objective"), ("grammar", "measured"), ("context", "bone"),
+    ("grammar", "up"), ("grammar", "down"), ("grammar", "change"), ("grammar", "timepoints"),
+    ("grammar", "on_treatment"),
+)
+"""Cue groups read in every sentence that names or reaches a marker; its flags are the names of those it holds."""
+
+
 def sentence_cues(lexicon: Lexicon) -> tuple[tuple[str, str], ...]:
-    """Cue kinds asked of most sentences (for their roles, uses and group phrases): read ahead in one pass."""
-    return (*(("use", use) for use in USES), ("sentence", "conclusion"), ("sentence", "objective"),
-            ("grammar", "ours"), ("sentence", "background"), ("sentence", "methods"), ("grammar", "result_words"),
-            ("grammar", "reported"), *(kind for kind in lexicon.combined if kind[0] == "groups"))
+    """Cue kinds asked of most sentences (for their roles, uses, group phrases and flags): read ahead in one pass."""
+    kinds = (*(("use", use) for use in USES), ("sentence", "conclusion"), ("sentence", "objective"),
+             ("grammar", "ours"), ("sentence", "background"), ("sentence", "methods"), ("grammar", "result_words"),
+             ("grammar", "reported"), *(kind for kind in lexicon.combined if kind[0] == "groups"), *SENTENCE_FLAGS)
+    return tuple(dict.fromkeys(kinds))
 
 
 def abstract_cues(lexicon: Lexicon) -> tuple[tuple[str, str], ...]:
