@@ -9,6 +9,8 @@ from miner.nlp.lexicon import load_lexicon
 from miner.nlp.patterns import (
     CaselessPattern,
     _first_letters,
+    _folds_apart,
+    _lowered,
     _needles,
     _prefilter,
     combine,
@@ -130,6 +132,32 @@ def test_cue_existence_is_unchanged_next_to_any_character() -> None:
     for key, pattern in lexicon.combined.items():
         for text in texts:
             assert pattern.occurs(text) == (pattern.regex.search(text) is not None), (key, text)
+
+
+def test_characters_that_fold_apart_from_ascii_are_read_alike_lowercased() -> None:
+    apart = "".join(c for c in map(chr, range(0x80, 0x30000)) if _folds_apart(c))
+    assert all(c in apart for c in "βΒéÉΣµ")
+    assert not any(_folds_apart(c) for c in "İ\u212aſıß")  # (the Kelvin sign)
+    assert re.search("[a-z]", apart, re.IGNORECASE) is None  # no ASCII letter matches one, in any case
+    for klass in (r"\w", r"\d", r"\s"):
+        assert re.sub(klass, "1", apart).translate({c: "0" for c in range(0x30000) if c != ord("1")}) == re.sub(
+            klass, "1", _lowered(apart) or "").translate({c: "0" for c in range(0x30000) if c != ord("1")}), klass
+
+
+def test_cue_existence_is_unchanged_next_to_letters_of_other_scripts() -> None:
+    lexicon = load_lexicon()
+    kinds = tuple(lexicon.combined)
+    marks = ["β", "Β", "é", "Σ", "µ", "ª", "İ", "\u212a", "ſ", "ß"]  # ª: a caseless letter
+    texts = [f"{a}Diagnostic{b} accuracy{a}; {b}Bone Metastases{a}ROC in {b}skeletal {a}SREs" for a in marks
+             for b in marks]
+    assert sum(_lowered(text) is not None for text in texts) == 36  # read lowercased: β, Β, é, Σ, µ or ª on both sides
+    for text in texts:
+        forget_cues()
+        for key, pattern in lexicon.combined.items():
+            assert pattern.occurs(text) == (pattern.regex.search(text) is not None), (key, text)
+            assert spans(pattern.finditer(text)) == spans(pattern.regex.finditer(text)), (key, text)
+        assert lexicon.holds(kinds, text) == {kind for kind in kinds if lexicon.has(*kind, text)}, text
+    forget_cues()
 
 
 def test_a_caseless_pattern_is_searched_only_where_its_word_start_search_finds_it() -> None:

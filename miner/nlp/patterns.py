@@ -161,9 +161,25 @@ def _narrow(text: str) -> bool:
 
 
 def _foldable(text: str) -> bool:
-    """Whether case matters only in the text's ASCII letters: every other character is caseless ('≤', '–';
-    not 'µ', whose upper case is Greek, nor 'ſ' or 'K', which case-insensitive matching takes for s and k)."""
-    return text.isascii() or all(c.lower() == c == c.upper() for c in set(NON_ASCII.findall(text)))
+    """Whether the lowercased text is read by the folded patterns as the text is by the originals: each
+    character beyond ASCII lowercases apart from ASCII (``_folds_apart``)."""
+    return text.isascii() or all(map(_folds_apart, set(NON_ASCII.findall(text))))
+
+
+@lru_cache(maxsize=4096)
+def _folds_apart(char: str) -> bool:
+    """Whether a character lowercases to one character, neither it nor its case partners ASCII, of the same
+    class (word, digit, space): the folded patterns, whose letters are ASCII (``_caseless``), then see it as the
+    originals do. Not 'İ' (two characters lowercased), 'K' (the Kelvin sign: 'k'), 'ſ', 'ı' or 'ß'."""
+    low = char.lower()
+    return (len(low) == 1 and not (low.isascii() or char.upper().isascii() or low.upper().isascii())
+            and all(test(char) == test(low) for test in (str.isalnum, str.isdecimal, str.isspace)))
+
+
+def _caseless(pattern: str) -> bool:
+    """Whether case matters only in a pattern's ASCII letters: every other character is caseless ('≤', '–';
+    not 'µ', whose upper case is Greek)."""
+    return pattern.isascii() or all(c.lower() == c == c.upper() for c in set(NON_ASCII.findall(pattern)))
 
 
 def forget_cues() -> None:
@@ -398,6 +414,7 @@ class CueReader:
     def __init__(self, patterns: list[CaselessPattern]) -> None:
         constants, subpattern = re._constants, re._parser.SubPattern  # type: ignore[attr-defined]
         state = re._parser.State()  # type: ignore[attr-defined]
+        state.flags = re.UNICODE  # as re.compile's for a str pattern: \b and \w know the letters beyond ASCII
         self.patterns = patterns
         self.asked = frozenset(patterns)
         self.kinds: list[int] = []
@@ -565,16 +582,17 @@ def _literal_start(items: list) -> str:
     return "".join(start)
 
 
-FOLD_UNSAFE = re.compile(r"\\[xuUNp]|\(\?P|\(\?[a-zA-Z]|\[[^\]]*[A-Z]-|\[[^\]]*-[A-Z]")
+FOLD_UNSAFE = re.compile(r"\\[xuUNp]|\(\?P|\(\?[a-zA-Z]|\[[^\]]*[A-Z\x80-\U0010ffff]-|\[[^\]]*-[A-Z\x80-\U0010ffff]")
 """What lowercasing a pattern could change the meaning of: escapes by code, named groups, inline flags,
-and character ranges with an upper-case end (but A-Z, which lowercased is a-z)."""
+and character ranges with an upper-case end (but A-Z, which lowercased is a-z) or one beyond ASCII (a range
+of caseless ends can hold letters of both cases)."""
 
 
 def fold_pattern(pattern: str) -> str | None:
     """A case-insensitive pattern rewritten for lowercased text: its letters lowercased, escapes (\\B, \\S,
     \\W, \\D) kept. On text that ``_foldable`` accepts, it matches where the original matches, case-sensitively
     and faster. None when lowercasing could change what the pattern means."""
-    if FOLD_UNSAFE.search(pattern.replace("A-Z", "a-z")) or not _foldable(pattern):
+    if FOLD_UNSAFE.search(pattern.replace("A-Z", "a-z")) or not _caseless(pattern):
         return None
     return re.sub(r"\\.|[A-Z]+", lambda m: m.group(0) if m.group(0)[0] == "\\" else m.group(0).lower(), pattern)
 
