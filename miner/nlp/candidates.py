@@ -12,7 +12,6 @@ generous set, which the learned scorer (``miner.nlp.scoring``) narrows down from
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -22,24 +21,15 @@ from miner.nlp.lexicon import USES, Lexicon
 from miner.nlp.relations import (
     SENTENCE_FLAGS,
     Extraction,
-    Roles,
+    MarkerMention,
+    SentenceReading,
     abstract_cues,
     common_sample,
-    marker_category,
     study_cancers,
 )
 
 BONE_CATEGORIES = ("bone_formation", "bone_resorption", "bone_matrix", "osteoclast_regulator")
 EXCEPT = re.compile(r"\b(except|other than|apart from|but not|with the exception of)\b", re.IGNORECASE)
-
-
-@dataclass
-class MarkerMention:
-    marker: str
-    surface: str
-    category: str
-    candidate: bool
-    span: Span
 
 
 @dataclass
@@ -89,25 +79,20 @@ class Candidate:
     use: str
 
 
-def read_abstract(entities: list[Span], lexicon: Lexicon, title_end: int, text: str, roles: Roles,
-                  rules: Extraction) -> AbstractView:
+def read_abstract(entities: list[Span], lexicon: Lexicon, title_end: int, text: str,
+                  readings: list[SentenceReading], rules: Extraction) -> AbstractView:
     """The view of one analysed abstract that candidates and features are computed from (its entities in
-    order, text, sentences' roles and what the hand rules found)."""
-    starts = [e.start for e in entities]
+    order, text, sentences as ``read_sentences`` read them and what the hand rules found)."""
     sentences: list[Sentence] = []
     measured: dict[str, MarkerMention] = {}
-    for index, (sent, role, sent_text) in enumerate(roles):
-        in_sent = [e for e in entities[bisect_left(starts, sent.start):bisect_left(starts, sent.end)]
-                   if e.end <= sent.end]
-        mentions = [MarkerMention(e.kb_id_, text[e.start_char : e.end_char], marker_category(lexicon, e),
-                                  bool(e._.candidate), e) for e in in_sent if e.label_ == "MARKER"]
-        for mention in mentions:
+    for index, reading in enumerate(readings):
+        for mention in reading.markers:
             measured.setdefault(mention.marker, mention)
+        sent = reading.sent
         sentences.append(Sentence(
-            index=index, start=sent.start_char, end=sent.end_char, text=sent_text, role=role, markers=mentions,
-            cancers=sorted({e.kb_id_ for e in in_sent if e.label_ == "CANCER"}),
-            uses={u: c for u in USES if (c := lexicon.cue("use", u, sent_text))}, flags=frozenset(),
-            samples=[e for e in in_sent if e.label_ == "SAMPLE"]))
+            index=index, start=sent.start_char, end=sent.end_char, text=reading.text, role=reading.role,
+            markers=reading.markers, cancers=reading.cancers, uses=reading.uses, flags=frozenset(),
+            samples=reading.samples))
     _resolve_groups(sentences, measured, lexicon)
     for sentence in sentences:  # flags are read where a marker is named or reached
         if len({m.marker for m in sentence.markers}) > 1 and (

@@ -84,6 +84,29 @@ Roles = list[tuple[Span, str, str]]
 """Each sentence of a document with its role and text."""
 
 
+@dataclass
+class MarkerMention:
+    marker: str
+    surface: str
+    category: str
+    candidate: bool
+    span: Span
+
+
+@dataclass
+class SentenceReading:
+    """A sentence with its role and what it names (in order), read once for the hand rules and the view."""
+
+    sent: Span
+    role: str
+    text: str
+    markers: list[MarkerMention]
+    cancers: list[str]
+    samples: list[Span]
+    uses: dict[str, list[str]]
+    """The cue words for each use the sentence has one for."""
+
+
 SENTENCE_FLAGS = (
     ("finding", "refutes"), ("finding", "unclear"), ("grammar", "statistics"), ("grammar", "comparison"),
     ("grammar", "contrast"), ("grammar", "ours"), ("sentence", "treatment_effect"), ("sentence", "background"),
@@ -157,10 +180,30 @@ def sentence_roles(doc: Doc, lexicon: Lexicon, title_end: int, doc_text: str) ->
     return roles
 
 
-def find_relations(entities: list[Span], lexicon: Lexicon, title_end: int, text: str, roles: Roles) -> Extraction:
-    """The relations the hand rules find in one analysed abstract: its entities (``sorted_entities``), its
-    text (``doc.text``) and its sentences' roles."""
+def read_sentences(entities: list[Span], lexicon: Lexicon, text: str, roles: Roles) -> list[SentenceReading]:
+    """Each sentence with what it names: its entities (``sorted_entities``) are read once here (each Span
+    attribute read is a call), its cue words for each use too."""
     starts = [e.start for e in entities]
+    readings = []
+    for sent, role, sent_text in roles:
+        in_sent = [e for e in entities[bisect_left(starts, sent.start) : bisect_left(starts, sent.end)]
+                   if e.end <= sent.end]
+        labels = [e.label_ for e in in_sent]
+        markers = [MarkerMention(e.kb_id_, text[e.start_char : e.end_char], marker_category(lexicon, e),
+                                 bool(e._.candidate), e) for e, label in zip(in_sent, labels, strict=True)
+                   if label == "MARKER"]
+        readings.append(SentenceReading(
+            sent, role, sent_text, markers,
+            sorted({e.kb_id_ for e, label in zip(in_sent, labels, strict=True) if label == "CANCER"}),
+            [e for e, label in zip(in_sent, labels, strict=True) if label == "SAMPLE"],
+            {u: c for u in USES if (c := lexicon.cue("use", u, sent_text))}))
+    return readings
+
+
+def find_relations(entities: list[Span], lexicon: Lexicon, title_end: int, text: str,
+                   sentences: list[SentenceReading]) -> Extraction:
+    """The relations the hand rules find in one analysed abstract: its entities (``sorted_entities``), its
+    text (``doc.text``) and its sentences (``read_sentences``)."""
     lexicon.read_ahead(abstract_cues(lexicon), text)
     if not lexicon.has("context", "bone", text) and not (
         lexicon.has("grammar", "bone_disease", text) and any(e.kb_id_ == "multiple_myeloma" for e in entities)
@@ -172,16 +215,14 @@ def find_relations(entities: list[Span], lexicon: Lexicon, title_end: int, text:
     usual_sample = common_sample(entities, text)
     notes: list[SentenceNote] = []
     best: dict[tuple[str, str, str], Relation] = {}
-    for index, (sent, role, sent_text) in enumerate(roles):
-        in_sent = [e for e in entities[bisect_left(starts, sent.start) : bisect_left(starts, sent.end)]
-                   if e.end <= sent.end]
-        markers = [e for e in in_sent if e.label_ == "MARKER"]
-        cancers = sorted({e.kb_id_ for e in in_sent if e.label_ == "CANCER"})
-        uses = {u: c for u in USES if (c := lexicon.cue("use", u, sent_text))} if markers else {}
+    for index, reading in enumerate(sentences):
+        sent, role, sent_text, markers, cancers = (reading.sent, reading.role, reading.text, reading.markers,
+                                                   reading.cancers)
+        uses = reading.uses if markers else {}
         if not uses and compares_groups and role in ("result", "conclusion") and (
                 comparison := lexicon.cue("grammar", "comparison", sent_text)):
             uses = {"diagnosis": [f"{comparison[0]} (study compares patients with and without bone metastases)"]}
-        note = SentenceNote(index, sent_text, role, [m.kb_id_ for m in markers], cancers, uses, "")
+        note = SentenceNote(index, sent_text, role, [m.marker for m in markers], cancers, uses, "")
         notes.append(note)
         if not markers:
             note.outcome = "no marker"
@@ -205,15 +246,14 @@ def find_relations(entities: list[Span], lexicon: Lexicon, title_end: int, text:
         confidence = ROLE_CONFIDENCE[role] + (0.1 if lexicon.has("grammar", "statistics", sent_text) else 0.0)
         made = []
         for marker in markers:
-            segment = segment_at(lexicon, sent_text, marker.start_char - sent.start_char)
+            segment = segment_at(lexicon, sent_text, marker.span.start_char - sent.start_char)
             finding, direction = finding_of(lexicon, segment), direction_of(lexicon, segment)
-            name, surface = marker.kb_id_, text[marker.start_char : marker.end_char]  # (Span.text makes Tokens)
-            category = marker_category(lexicon, marker)
-            candidate, sample = bool(marker._.candidate), sample_of(marker, in_sent, usual_sample, category)
+            sample = sample_of(marker, reading.samples, usual_sample)
             for cancer in targets:
                 for use, cues in uses.items():
                     relation = Relation(
-                        marker=name, marker_surface=surface, category=category, candidate=candidate,
+                        marker=marker.marker, marker_surface=marker.surface, category=marker.category,
+                        candidate=marker.candidate,
                         cancer=cancer, use=use, finding=finding, direction=direction, sample=sample,
                         confidence=round(min(confidence, 1.0), 2),
                         sentence=sent_text, start=sent.start_char, end=sent.end_char, cues=cues)
@@ -222,14 +262,14 @@ def find_relations(entities: list[Span], lexicon: Lexicon, title_end: int, text:
                         best[key] = relation
                     made.append(f"{relation.marker}/{cancer}/{use}")
         note.outcome = "relations: " + ", ".join(dict.fromkeys(made))
-    for relation in _design_relations(text[:title_end], lexicon, roles, entities, cancers_of_study, usual_sample,
-                                      review):
+    for relation in _design_relations(text[:title_end], lexicon, sentences, entities, cancers_of_study,
+                                      usual_sample, review):
         best.setdefault((relation.marker, relation.cancer, relation.use), relation)
     relations = [r for r in best.values() if r.confidence >= MIN_CONFIDENCE]
     return Extraction(relations, notes)
 
 
-def _design_relations(title: str, lexicon: Lexicon, roles: list[tuple[Span, str, str]], entities: list[Span],
+def _design_relations(title: str, lexicon: Lexicon, sentences: list[SentenceReading], entities: list[Span],
                       cancers: list[str], abstract_sample: str | None, review: bool) -> list[Relation]:
     """A title that names a use for markers in general ('bone turnover markers for monitoring ...')
     gives that use — the first it names — to each marker the methods say were measured."""
@@ -241,18 +281,19 @@ def _design_relations(title: str, lexicon: Lexicon, roles: list[tuple[Span, str,
         return []
     use = min(found)[1]
     relations = []
-    for sent, role, sent_text in roles:
-        if role != "methods" or not lexicon.has("grammar", "measured", sent_text):
+    for reading in sentences:
+        sent, sent_text = reading.sent, reading.text
+        if reading.role != "methods" or not lexicon.has("grammar", "measured", sent_text):
             continue
         for marker in (e for e in entities if e.label_ == "MARKER" and sent.start <= e.start < sent.end):
             if marker._.candidate:
                 continue
-            category = marker_category(lexicon, marker)
+            mention = MarkerMention(marker.kb_id_, marker.text, marker_category(lexicon, marker), False, marker)
             for cancer in cancers:
                 relations.append(Relation(
-                    marker=marker.kb_id_, marker_surface=marker.text, category=category,
+                    marker=mention.marker, marker_surface=mention.surface, category=mention.category,
                     candidate=False, cancer=cancer, use=use, finding="unclear", direction=None,
-                    sample=sample_of(marker, [], abstract_sample, category), confidence=DESIGN_CONFIDENCE,
+                    sample=sample_of(mention, [], abstract_sample), confidence=DESIGN_CONFIDENCE,
                     sentence=sent_text, start=sent.start_char, end=sent.end_char,
                     cues=[f"study design: the title names {use} for the markers measured"]))
     return relations
@@ -316,20 +357,22 @@ def common_sample(entities: list[Span], text: str) -> str | None:
     return counts.most_common(1)[0][0] if counts else None
 
 
-def sample_of(marker: Span, in_sentence: list[Span], abstract_sample: str | None, category: str) -> str:
-    if marker.kb_id_ in INHERENT_SAMPLE:
-        return INHERENT_SAMPLE[marker.kb_id_]
-    surface = marker.text
+def sample_of(marker: MarkerMention, samples: list[Span], abstract_sample: str | None) -> str:
+    """The sample a marker was measured in: its own, the one its name says, the nearest its sentence
+    names (``samples``), the abstract's, or the usual one for its category."""
+    if marker.marker in INHERENT_SAMPLE:
+        return INHERENT_SAMPLE[marker.marker]
+    surface = marker.surface
     for prefix, sample in SURFACE_SAMPLE:
         if surface.startswith(prefix) and surface[1:2].isupper():
             return sample
     first_word = surface.split()[0].lower() if " " in surface else ""
     if first_word in SAMPLE_WORDS:
         return SAMPLE_WORDS[first_word]
-    samples = [e for e in in_sentence if e.label_ == "SAMPLE"]
     if samples:
-        nearest = min(samples, key=lambda s: abs(s.start - marker.start))
+        start = marker.span.start
+        nearest = min(samples, key=lambda s: abs(s.start - start))
         return nearest.kb_id_
     if abstract_sample:
         return abstract_sample
-    return USUAL_SAMPLE.get(category, "serum")
+    return USUAL_SAMPLE.get(marker.category, "serum")

@@ -141,7 +141,7 @@ def _relation(view: AbstractView, lexicon: Lexicon, candidate: Candidate, probab
         marker=candidate.marker, marker_surface=mention.surface, category=mention.category,
         candidate=mention.candidate, cancer=candidate.cancer, use=candidate.use, finding=finding_of(lexicon, part),
         direction=direction_of(lexicon, part),
-        sample=sample_of(mention.span, sentence.samples, view.sample, mention.category),
+        sample=sample_of(mention, sentence.samples, view.sample),
         confidence=round(probability, 3), sentence=sentence.text, start=sentence.start, end=sentence.end,
         cues=[*cues, *([f"group: {group}"] if group else [])])
 
