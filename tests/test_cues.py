@@ -194,6 +194,8 @@ def test_cue_kinds_read_ahead_answer_as_their_searches() -> None:
         lexicon.read_ahead(kinds, text)
         assert {kind: (lexicon.has(*kind, text), lexicon.cue(*kind, text), lexicon.first_cue(*kind, text),
                        lexicon.cue_starts(*kind, text)) for kind in lexicon.combined} == searched, text
+        for asked in (kinds[::2], (*kinds[:3], ("context", "bone"))):  # read ahead, or not all of them
+            assert lexicon.holds(asked, text) == {kind for kind in asked if searched[kind][0]}, text
         found += sum(kind in kinds and held for kind, (held, *_) in searched.items())
     assert found > 5
     forget_cues()

@@ -99,8 +99,8 @@ def read_abstract(entities: list[Span], lexicon: Lexicon, title_end: int, text: 
                 span := lexicon.first_cue_span("grammar", "correlate", sentence.text)):
             sentence.correlate_end = sentence.start + span[1]
         if sentence.markers or sentence.groups:
-            sentence.flags = frozenset(f"{group}.{name}" for group, name in SENTENCE_FLAGS
-                                       if lexicon.has(group, name, sentence.text))
+            held = lexicon.holds(SENTENCE_FLAGS, sentence.text)  # (read ahead with the sentence's other kinds)
+            sentence.flags = frozenset(f"{group}.{name}" for group, name in held)
     abstract_flags = {f"design.{name}" for group, name in lexicon.holds(abstract_cues(lexicon), text)
                       if group == "design"}
     if lexicon.has("context", "bone", text):

@@ -135,6 +135,16 @@ def remember_reading(reader: CueReader, text: str) -> None:
     _readings[text] = (reader.asked, frozenset(reader.patterns[i] for i in read_with(reader, text)))
 
 
+def found_by(reader: CueReader, text: str) -> frozenset[int]:
+    """The indexes of a reader's patterns that occur in a text: from the text's reading ahead when that asked
+    them all, else read with this reader."""
+    reading = _readings.get(text)
+    if reading is not None and reader.asked <= reading[0]:
+        found = reading[1]
+        return frozenset(i for i, pattern in enumerate(reader.patterns) if pattern in found)
+    return read_with(reader, text)
+
+
 @lru_cache(maxsize=4096)
 def _occurs(pattern: CaselessPattern, text: str) -> bool:
     """Cached within a document (see ``forget_cues``): the rules, the candidates and the features read
