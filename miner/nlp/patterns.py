@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from functools import cached_property, lru_cache
-from itertools import compress, repeat
+from itertools import chain, compress, repeat
 from operator import is_not
 
 
@@ -448,6 +448,10 @@ class CueReader:
             some = [(constants.GROUPREF_EXISTS, (group, subpattern(state, []), subpattern(state, some)))]
         self.searched = [(kind, parts) for kind, parts in enumerate(self.others) if parts]
         """The kinds with parts searched on their own, with those parts."""
+        hints = [needles(part.folded.pattern) if part.folded else None for _, parts in self.searched for part in parts]
+        self.hints = None if None in hints else tuple(chain.from_iterable(hints))  # type: ignore[arg-type]
+        """Strings one of which every match of those parts holds (lowercased): a text without any is not searched
+        for them (most sentences). None if some part has none."""
         words = [*_either(state, tries), *some]
         self.after = _compile_parsed(state, [_non_word_set(), *words]) if tries else None
         self.at_start = _compile_parsed(state, words) if tries else None
@@ -461,6 +465,8 @@ class CueReader:
         for match in (self.at_start.match(lowered), *self.after.finditer(lowered)):
             if match is not None:  # the kinds of the groups set
                 found.update(compress(self.kinds, map(is_not, match.groups(), repeat(None))))
+        if not has_needle(self.hints, lowered):
+            return frozenset(found)
         for kind, parts in self.searched:
             if kind not in found and any(part.occurs(text) for part in parts):
                 found.add(kind)
