@@ -418,8 +418,9 @@ class CueReader:
     """Tells which of several cue kinds (combined patterns) match in a text, reading it once: at each word
     start it dispatches on the first letter and tries, each as a lookahead that sets a group where it
     matches, the word-start parts (``_by_first_letter``) of every kind that can start with that letter; a
-    final chain of conditions fails the match where none did, so that only the words where a cue starts are
-    returned. Parts of another shape are searched on their own. The same answers as ``occurs``."""
+    chain of conditions on those parts' groups then fails the match where none did, so that only the words
+    where a cue starts are returned. Parts of another shape are searched on their own. The same answers as
+    ``occurs``."""
 
     def __init__(self, patterns: list[CaselessPattern]) -> None:
         constants, subpattern = re._constants, re._parser.SubPattern  # type: ignore[attr-defined]
@@ -442,17 +443,15 @@ class CueReader:
                 self.kinds.append(kind)
                 for letter, rests in found[1].items():
                     by_letter.setdefault(letter, []).append((group, rests))
-        tries = [[(constants.LITERAL, letter), *_tries(state, groups)] for letter, groups in by_letter.items()]
-        some: list = [(constants.ASSERT_NOT, (1, subpattern(state, [])))]  # (?!): fails
-        for group in range(len(self.kinds), 0, -1):  # (?(1)|(?(2)|...(?!))): some group was set
-            some = [(constants.GROUPREF_EXISTS, (group, subpattern(state, []), subpattern(state, some)))]
+        tries = [[(constants.LITERAL, letter), *_tries(state, groups), *_some_set(state, [g for g, _ in groups])]
+                 for letter, groups in by_letter.items()]
         self.searched = [(kind, parts) for kind, parts in enumerate(self.others) if parts]
         """The kinds with parts searched on their own, with those parts."""
         hints = [needles(part.folded.pattern) if part.folded else None for _, parts in self.searched for part in parts]
         self.hints = None if None in hints else tuple(chain.from_iterable(hints))  # type: ignore[arg-type]
         """Strings one of which every match of those parts holds (lowercased): a text without any is not searched
         for them (most sentences). None if some part has none."""
-        words = [*_either(state, tries), *some]
+        words = _either(state, tries)
         self.after = _compile_parsed(state, [_non_word_set(), *words]) if tries else None
         self.at_start = _compile_parsed(state, words) if tries else None
 
@@ -496,6 +495,16 @@ def _tries(state: object, groups: list[tuple[int, list[list]]]) -> list:
     dispatch = [subpattern(state, [(constants.ASSERT, (1, subpattern(state, [(constants.LITERAL, char), *sets])))])
                 for char, sets in by_next.items()]
     return [*anywhere, (constants.BRANCH, (None, [*dispatch, subpattern(state, [])]))]
+
+
+def _some_set(state: object, groups: list[int]) -> list:
+    """``(?(1)|(?(2)|...(?!)))``: fails unless one of the groups was set (only those a letter's parts set are
+    asked after it)."""
+    constants, subpattern = re._constants, re._parser.SubPattern  # type: ignore[attr-defined]
+    some: list = [(constants.ASSERT_NOT, (1, subpattern(state, [])))]  # (?!): fails
+    for group in reversed(groups):
+        some = [(constants.GROUPREF_EXISTS, (group, subpattern(state, []), subpattern(state, some)))]
+    return some
 
 
 def _set_where(state: object, group: int, items: list) -> tuple:
