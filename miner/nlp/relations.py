@@ -276,7 +276,8 @@ def _design_relations(title: str, lexicon: Lexicon, sentences: list[SentenceRead
     if review or not lexicon.has("grammar", "generic_markers", title) or any(
             e.label_ == "MARKER" and e.start_char < len(title) for e in entities):
         return []
-    found = [(m.start(), use) for use in USES for p in lexicon.cues["use"][use] if (m := p.search(title))]
+    found = [(m.start(), use) for use in USES if lexicon.has("use", use, title)  # (each pattern only where one is)
+             for p in lexicon.cues["use"][use] if (m := p.search(title))]
     if not found or not cancers:
         return []
     use = min(found)[1]
