@@ -12,8 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from functools import cached_property, lru_cache
-from itertools import chain, compress, repeat
-from operator import is_not
+from itertools import chain
 
 
 class CaselessPattern:
@@ -430,6 +429,8 @@ class CueReader:
         self.asked = frozenset(patterns)
         self.kinds: list[int] = []
         """The pattern each group of the regex stands for."""
+        self.after_letter: dict[str, list[tuple[int, int]]] = {}
+        """The groups (with their patterns) of the parts that start with each letter: those a match there can set."""
         self.others: list[list[CaselessPattern]] = [[] for _ in patterns]
         by_letter: dict[int, list[tuple[int, list]]] = {}
         for kind, pattern in enumerate(patterns):
@@ -445,6 +446,8 @@ class CueReader:
                     by_letter.setdefault(letter, []).append((group, rests))
         tries = [[(constants.LITERAL, letter), *_tries(state, groups), *_some_set(state, [g for g, _ in groups])]
                  for letter, groups in by_letter.items()]
+        self.after_letter = {chr(letter): [(group, self.kinds[group - 1]) for group, _ in groups]
+                             for letter, groups in by_letter.items()}
         self.searched = [(kind, parts) for kind, parts in enumerate(self.others) if parts]
         """The kinds with parts searched on their own, with those parts."""
         hints = [needles(part.folded.pattern) if part.folded else None for _, parts in self.searched for part in parts]
@@ -462,8 +465,10 @@ class CueReader:
             return frozenset(kind for kind, pattern in enumerate(self.patterns) if pattern.occurs(text))
         found: set[int] = set()
         for match in (self.at_start.match(lowered), *self.after.finditer(lowered)):
-            if match is not None:  # the kinds of the groups set
-                found.update(compress(self.kinds, map(is_not, match.groups(), repeat(None))))
+            if match is not None:  # the kinds of the groups set, among those of the word's first letter
+                for group, kind in self.after_letter[lowered[match.end() - 1]]:
+                    if match.start(group) >= 0:
+                        found.add(kind)
         if not has_needle(self.hints, lowered):
             return frozenset(found)
         for kind, parts in self.searched:
