@@ -75,7 +75,9 @@ DEFAULT_EXTRACTOR = ExtractorConfig()
 _SHARED: dict[tuple[ExtractorConfig, str], Language] = {}
 
 
-SENTENCE_END = re.compile(r"[.!?][)\]\"']?\s+(?=[A-Z0-9(\[])|\n+\s*")
+SENTENCE_END = re.compile(r"[.!?\n](?:(?<=[.!?])[)\]\"']?\s+(?=[A-Z0-9(\[])|(?<=\n)\n*\s*)")
+"""'.', '!' or '?', maybe a closing bracket or quote, and spaces before a capital, a digit or a bracket; or line
+breaks. (One class first, which the regex engine skips to, rather than an alternation tried at every character.)"""
 NOT_AN_END = re.compile(r"(\b(vs|v|e\.g|i\.e|et al|Fig|Figs|approx|ca|no|No|cf|resp|Dr|St|incl|vol|Ref)|\b[A-Z])$")
 NOT_AN_END_REACH = 8
 """NOT_AN_END matches at most 6 characters ('approx'): searched from this far before a full stop, not
