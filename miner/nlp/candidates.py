@@ -15,11 +15,10 @@ import re
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from spacy.tokens import Span
-
 from miner.nlp.lexicon import USES, Lexicon
 from miner.nlp.relations import (
     SENTENCE_FLAGS,
+    Entity,
     Extraction,
     MarkerMention,
     SentenceReading,
@@ -43,7 +42,7 @@ class Sentence:
     cancers: list[str]
     uses: dict[str, list[str]]
     flags: frozenset[str]
-    samples: list[Span] = field(default_factory=list)
+    samples: list[Entity] = field(default_factory=list)
     groups: dict[str, str] = field(default_factory=dict)
     """Markers this sentence reaches through a group phrase, with the phrase."""
     correlate_end: int | None = None
@@ -79,7 +78,7 @@ class Candidate:
     use: str
 
 
-def read_abstract(entities: list[Span], lexicon: Lexicon, title_end: int, text: str,
+def read_abstract(entities: list[Entity], lexicon: Lexicon, title_end: int, text: str,
                   readings: list[SentenceReading], rules: Extraction) -> AbstractView:
     """The view of one analysed abstract that candidates and features are computed from (its entities in
     order, text, sentences as ``read_sentences`` read them and what the hand rules found)."""

@@ -13,6 +13,8 @@ import re
 from bisect import bisect_left
 from collections import Counter
 from dataclasses import dataclass, field
+from operator import attrgetter
+from typing import NamedTuple
 
 from spacy.tokens import Doc, Span
 
@@ -84,13 +86,28 @@ Roles = list[tuple[Span, str, str]]
 """Each sentence of a document with its role and text."""
 
 
+class Entity(NamedTuple):
+    """An entity with what the rules read of its Span, read once (each Span attribute read is a call, and
+    each ``._`` read makes an object)."""
+
+    span: Span
+    label: str
+    kb_id: str
+    start: int
+    end: int
+    start_char: int
+    end_char: int
+    candidate: bool
+    """A marker the lexicon lacks."""
+
+
 @dataclass
 class MarkerMention:
     marker: str
     surface: str
     category: str
     candidate: bool
-    span: Span
+    span: Entity
 
 
 @dataclass
@@ -102,7 +119,7 @@ class SentenceReading:
     text: str
     markers: list[MarkerMention]
     cancers: list[str]
-    samples: list[Span]
+    samples: list[Entity]
     uses: dict[str, list[str]]
     """The cue words for each use the sentence has one for."""
 
@@ -131,9 +148,15 @@ def abstract_cues(lexicon: Lexicon) -> tuple[tuple[str, str], ...]:
             *(("design", name) for name in lexicon.cues.get("design", {})))
 
 
-def sorted_entities(doc: Doc) -> list[Span]:
+def sorted_entities(doc: Doc) -> list[Entity]:
     """The document's entities in order (each read of ``doc.spans`` makes new Span objects: read once)."""
-    return sorted(doc.spans["entities"], key=lambda e: e.start)
+    return sorted(map(_entity, doc.spans["entities"]), key=attrgetter("start"))
+
+
+def _entity(span: Span) -> Entity:
+    label = span.label_
+    return Entity(span, label, span.kb_id_, span.start, span.end, span.start_char, span.end_char,
+                  label == "MARKER" and bool(span._.candidate))
 
 
 def sentence_roles(doc: Doc, lexicon: Lexicon, title_end: int, doc_text: str) -> Roles:
@@ -180,33 +203,30 @@ def sentence_roles(doc: Doc, lexicon: Lexicon, title_end: int, doc_text: str) ->
     return roles
 
 
-def read_sentences(entities: list[Span], lexicon: Lexicon, text: str, roles: Roles) -> list[SentenceReading]:
-    """Each sentence with what it names: its entities (``sorted_entities``) are read once here (each Span
-    attribute read is a call), its cue words for each use too."""
+def read_sentences(entities: list[Entity], lexicon: Lexicon, text: str, roles: Roles) -> list[SentenceReading]:
+    """Each sentence with what it names (its entities, ``sorted_entities``) and its cue words for each use,
+    read once for the hand rules and the view."""
     starts = [e.start for e in entities]
     readings = []
     for sent, role, sent_text in roles:
-        in_sent = [e for e in entities[bisect_left(starts, sent.start) : bisect_left(starts, sent.end)]
-                   if e.end <= sent.end]
-        labels = [e.label_ for e in in_sent]
-        markers = [MarkerMention(e.kb_id_, text[e.start_char : e.end_char], marker_category(lexicon, e),
-                                 bool(e._.candidate), e) for e, label in zip(in_sent, labels, strict=True)
-                   if label == "MARKER"]
-        readings.append(SentenceReading(
-            sent, role, sent_text, markers,
-            sorted({e.kb_id_ for e, label in zip(in_sent, labels, strict=True) if label == "CANCER"}),
-            [e for e, label in zip(in_sent, labels, strict=True) if label == "SAMPLE"],
-            {u: c for u in USES if (c := lexicon.cue("use", u, sent_text))}))
+        first, end = sent.start, sent.end
+        in_sent = [e for e in entities[bisect_left(starts, first) : bisect_left(starts, end)] if e.end <= end]
+        markers = [MarkerMention(e.kb_id, text[e.start_char : e.end_char], marker_category(lexicon, e.kb_id),
+                                 e.candidate, e) for e in in_sent if e.label == "MARKER"]
+        cancers = sorted({e.kb_id for e in in_sent if e.label == "CANCER"})
+        readings.append(SentenceReading(sent, role, sent_text, markers, cancers,
+                                        [e for e in in_sent if e.label == "SAMPLE"],
+                                        {u: c for u in USES if (c := lexicon.cue("use", u, sent_text))}))
     return readings
 
 
-def find_relations(entities: list[Span], lexicon: Lexicon, title_end: int, text: str,
+def find_relations(entities: list[Entity], lexicon: Lexicon, title_end: int, text: str,
                    sentences: list[SentenceReading]) -> Extraction:
     """The relations the hand rules find in one analysed abstract: its entities (``sorted_entities``), its
     text (``doc.text``) and its sentences (``read_sentences``)."""
     lexicon.read_ahead(abstract_cues(lexicon), text)
     if not lexicon.has("context", "bone", text) and not (
-        lexicon.has("grammar", "bone_disease", text) and any(e.kb_id_ == "multiple_myeloma" for e in entities)
+        lexicon.has("grammar", "bone_disease", text) and any(e.kb_id == "multiple_myeloma" for e in entities)
     ):
         return Extraction([], [], quiet_reason="no bone-metastasis context in this abstract")
     compares_groups = lexicon.has("grammar", "compares_groups", text)
@@ -269,12 +289,12 @@ def find_relations(entities: list[Span], lexicon: Lexicon, title_end: int, text:
     return Extraction(relations, notes)
 
 
-def _design_relations(title: str, lexicon: Lexicon, sentences: list[SentenceReading], entities: list[Span],
+def _design_relations(title: str, lexicon: Lexicon, sentences: list[SentenceReading], entities: list[Entity],
                       cancers: list[str], abstract_sample: str | None, review: bool) -> list[Relation]:
     """A title that names a use for markers in general ('bone turnover markers for monitoring ...')
     gives that use — the first it names — to each marker the methods say were measured."""
     if review or not lexicon.has("grammar", "generic_markers", title) or any(
-            e.label_ == "MARKER" and e.start_char < len(title) for e in entities):
+            e.label == "MARKER" and e.start_char < len(title) for e in entities):
         return []
     found = [(m.start(), use) for use in USES if lexicon.has("use", use, title)  # (each pattern only where one is)
              for p in lexicon.cues["use"][use] if (m := p.search(title))]
@@ -286,10 +306,11 @@ def _design_relations(title: str, lexicon: Lexicon, sentences: list[SentenceRead
         sent, sent_text = reading.sent, reading.text
         if reading.role != "methods" or not lexicon.has("grammar", "measured", sent_text):
             continue
-        for marker in (e for e in entities if e.label_ == "MARKER" and sent.start <= e.start < sent.end):
-            if marker._.candidate:
+        for marker in (e for e in entities if e.label == "MARKER" and sent.start <= e.start < sent.end):
+            if marker.candidate:
                 continue
-            mention = MarkerMention(marker.kb_id_, marker.text, marker_category(lexicon, marker), False, marker)
+            mention = MarkerMention(marker.kb_id, marker.span.text, marker_category(lexicon, marker.kb_id), False,
+                                    marker)
             for cancer in cancers:
                 relations.append(Relation(
                     marker=mention.marker, marker_surface=mention.surface, category=mention.category,
@@ -300,15 +321,15 @@ def _design_relations(title: str, lexicon: Lexicon, sentences: list[SentenceRead
     return relations
 
 
-def study_cancers(entities: list[Span], title_end: int) -> list[str]:
+def study_cancers(entities: list[Entity], title_end: int) -> list[str]:
     """The cancers the study is about: the title's, or else the most named in the abstract."""
-    cancers = [e for e in entities if e.label_ == "CANCER"]
-    in_title = {e.kb_id_ for e in cancers if e.start_char < title_end}
+    cancers = [e for e in entities if e.label == "CANCER"]
+    in_title = {e.kb_id for e in cancers if e.start_char < title_end}
     if in_title - {"solid_tumors"}:
         return sorted(in_title - {"solid_tumors"})
     if in_title:
         return ["solid_tumors"]
-    counts = Counter(e.kb_id_ for e in cancers if e.kb_id_ != "solid_tumors")
+    counts = Counter(e.kb_id for e in cancers if e.kb_id != "solid_tumors")
     if not counts:
         return ["solid_tumors"]
     if len(counts) >= 3:
@@ -343,22 +364,22 @@ def direction_of(lexicon: Lexicon, segment: str) -> str | None:
     return None
 
 
-def marker_category(lexicon: Lexicon, marker: Span) -> str:
-    if marker.kb_id_ in lexicon.markers:
-        return lexicon.markers[marker.kb_id_].category
-    return "microRNA" if marker.kb_id_.lower().startswith(("mir-", "let-")) else "candidate"
+def marker_category(lexicon: Lexicon, marker: str) -> str:
+    if marker in lexicon.markers:
+        return lexicon.markers[marker].category
+    return "microRNA" if marker.lower().startswith(("mir-", "let-")) else "candidate"
 
 
-def common_sample(entities: list[Span], text: str) -> str | None:
+def common_sample(entities: list[Entity], text: str) -> str | None:
     """The sample the abstract (its text) names most (also as the first word of a marker: 'serum osteoprotegerin')."""
-    counts = Counter(e.kb_id_ for e in entities if e.label_ == "SAMPLE" and e.kb_id_ != "tissue")
-    counts.update(SAMPLE_WORDS[w] for e in entities if e.label_ == "MARKER"  # (a Span's text is made from Tokens)
+    counts = Counter(e.kb_id for e in entities if e.label == "SAMPLE" and e.kb_id != "tissue")
+    counts.update(SAMPLE_WORDS[w] for e in entities if e.label == "MARKER"  # (a Span's text is made from Tokens)
                   and " " in (surface := text[e.start_char : e.end_char])
                   and (w := surface.split()[0].lower()) in SAMPLE_WORDS)
     return counts.most_common(1)[0][0] if counts else None
 
 
-def sample_of(marker: MarkerMention, samples: list[Span], abstract_sample: str | None) -> str:
+def sample_of(marker: MarkerMention, samples: list[Entity], abstract_sample: str | None) -> str:
     """The sample a marker was measured in: its own, the one its name says, the nearest its sentence
     names (``samples``), the abstract's, or the usual one for its category."""
     if marker.marker in INHERENT_SAMPLE:
@@ -373,7 +394,7 @@ def sample_of(marker: MarkerMention, samples: list[Span], abstract_sample: str |
     if samples:
         start = marker.span.start
         nearest = min(samples, key=lambda s: abs(s.start - start))
-        return nearest.kb_id_
+        return nearest.kb_id
     if abstract_sample:
         return abstract_sample
     return USUAL_SAMPLE.get(marker.category, "serum")
