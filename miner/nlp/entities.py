@@ -354,14 +354,18 @@ class EntityFinder:
                 span._.reason = None
             kept.append(span)
         known = {(s.start, s.end) for s in kept}
+        biomarker_like: dict[str, bool] = {}  # a short form's, with its one definition: the same at each occurrence
         for short, short_text, _ in abbreviations:
             resolved = meaning.get(short_text)
             if resolved and (short.start, short.end) not in known:
                 label, canonical = resolved
                 kept.append(self._span(doc, short.start, short.end, label, canonical, "abbreviation"))
-            elif resolved is None and (short.start, short.end) not in known and self._biomarker_like(short):
-                kept.append(self._span(doc, short.start, short.end, "MARKER", short_text, "abbreviation",
-                                       candidate=True))
+            elif resolved is None and (short.start, short.end) not in known:
+                if short_text not in biomarker_like:
+                    biomarker_like[short_text] = self._biomarker_like(short)
+                if biomarker_like[short_text]:
+                    kept.append(self._span(doc, short.start, short.end, "MARKER", short_text, "abbreviation",
+                                           candidate=True))
         return kept, rejected
 
     def _named_by_short_form(self, doc: Doc, found: list[Span]) -> Iterator[Span]:
