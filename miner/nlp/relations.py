@@ -263,7 +263,8 @@ def find_relations(entities: list[Entity], lexicon: Lexicon, title_end: int, tex
         if not targets:
             note.outcome = "no cancer in the sentence or the study"
             continue
-        confidence = ROLE_CONFIDENCE[role] + (0.1 if lexicon.has("grammar", "statistics", sent_text) else 0.0)
+        confidence = round(min(ROLE_CONFIDENCE[role] + (
+            0.1 if lexicon.has("grammar", "statistics", sent_text) else 0.0), 1.0), 2)
         made = []
         for marker in markers:
             segment = segment_at(lexicon, sent_text, marker.span.start_char - sent.start_char)
@@ -271,16 +272,14 @@ def find_relations(entities: list[Entity], lexicon: Lexicon, title_end: int, tex
             sample = sample_of(marker, reading.samples, usual_sample)
             for cancer in targets:
                 for use, cues in uses.items():
-                    relation = Relation(
-                        marker=marker.marker, marker_surface=marker.surface, category=marker.category,
-                        candidate=marker.candidate,
-                        cancer=cancer, use=use, finding=finding, direction=direction, sample=sample,
-                        confidence=round(min(confidence, 1.0), 2),
-                        sentence=sent_text, start=sent.start_char, end=sent.end_char, cues=cues)
-                    key = (relation.marker, cancer, use)
-                    if key not in best or relation.confidence > best[key].confidence:
-                        best[key] = relation
-                    made.append(f"{relation.marker}/{cancer}/{use}")
+                    key = (marker.marker, cancer, use)
+                    if key not in best or confidence > best[key].confidence:  # (made only when kept)
+                        best[key] = Relation(
+                            marker=marker.marker, marker_surface=marker.surface, category=marker.category,
+                            candidate=marker.candidate, cancer=cancer, use=use, finding=finding,
+                            direction=direction, sample=sample, confidence=confidence, sentence=sent_text,
+                            start=sent.start_char, end=sent.end_char, cues=cues)
+                    made.append(f"{marker.marker}/{cancer}/{use}")
         note.outcome = "relations: " + ", ".join(dict.fromkeys(made))
     for relation in _design_relations(text[:title_end], lexicon, sentences, entities, cancers_of_study,
                                       usual_sample, review):
