@@ -39,6 +39,8 @@ ALTERATION = re.compile(
     r"(?:s|\s+(?:gains?|alterations?))?\b)")
 LNCRNA_NEEDLES, ALTERATION_NEEDLES = needles(LNCRNA.pattern), needles(ALTERATION.pattern)
 """Strings one of which each of their matches holds: most abstracts have none, and are not searched."""
+LNCRNA_HINT = re.compile("|".join(map(re.escape, LNCRNA_NEEDLES or ())))
+"""Whether a text holds one of LNCRNA's twenty-odd needles, found in one pass (faster than ``in`` for each)."""
 BLOOD_CONTEXT = CaselessPattern(r"\b(?:ctDNA|cfDNA|cell-free|plasma|serum|blood|circulating|liquid biops|CTCs?)")
 CELLS = r"(neutrophil|lymphocyte|monocyte|platelet|eosinophil|basophil|leu[ck]ocyte|reticulocyte)"
 CELL = CaselessPattern(rf"\b{CELLS}")
@@ -235,7 +237,7 @@ class EntityFinder:
 
     def _lncrnas(self, doc: Doc, text: str) -> Iterable[Span]:
         """'lncRNA HOTAIR', 'long non-coding RNA X', and the lncRNA families named without the prefix."""
-        if not has_needle(LNCRNA_NEEDLES, text):
+        if LNCRNA_HINT.search(text) is None:
             return
         for m in LNCRNA.finditer(text):
             name = m.group(1) or m.group(2)
