@@ -94,7 +94,7 @@ class CaselessPattern:
     def _shared_alone(self, text: str) -> bool:
         """When no other part matches anywhere in a text, a combined pattern's matches there are those of its
         first alternative (the same matches, groups numbered alike), which is faster searched alone."""
-        return self.shared is not None and not any(part.search(text) for part in self.parts[1:])
+        return self.shared is not None and not any(_occurs(part, text) for part in self.parts[1:])
 
 
 def has_needle(needles: tuple[str, ...] | None, text: str) -> bool:
@@ -472,7 +472,7 @@ class CueReader:
         if not has_needle(self.hints, lowered):
             return frozenset(found)
         for kind, parts in self.searched:
-            if kind not in found and any(part.occurs(text) for part in parts):
+            if kind not in found and any(_occurs(part, text) for part in parts):  # (cached: cue words ask again)
                 found.add(kind)
         return frozenset(found)
 
