@@ -480,8 +480,9 @@ class CueReader:
 def _tries(state: object, groups: list[tuple[int, list[list]]]) -> list:
     """Parsed items that set each group where one of its alternatives matches, and always match (zero width):
     ``(?:(?=(A|B))|)`` for each group. The groups whose alternatives all start with a known character are
-    dispatched on it first, in a lookahead (``(?=x(?:(?=(A))|)...)|(?=y...)|``), so that at a word's second
-    letter only the groups that can go on with it are tried."""
+    dispatched on it first, in one lookahead (``(?:(?=x(?:(?=(A))|)...|y...)|)``: alternatives that start with a
+    character, which the regex engine skips at once where another is), so that at a word's second letter only
+    the groups that can go on with it are tried."""
     constants, subpattern = re._constants, re._parser.SubPattern  # type: ignore[attr-defined]
     anywhere, by_next = [], {}
     for group, rests in groups:
@@ -497,9 +498,10 @@ def _tries(state: object, groups: list[tuple[int, list[list]]]) -> list:
             by_next.setdefault(char, []).append(_set_where(state, group, _either(state, rests_after)))
     if not by_next:
         return anywhere
-    dispatch = [subpattern(state, [(constants.ASSERT, (1, subpattern(state, [(constants.LITERAL, char), *sets])))])
-                for char, sets in by_next.items()]
-    return [*anywhere, (constants.BRANCH, (None, [*dispatch, subpattern(state, [])]))]
+    dispatch = (constants.BRANCH, (None, [subpattern(state, [(constants.LITERAL, char), *sets])
+                                          for char, sets in by_next.items()]))
+    return [*anywhere, (constants.BRANCH, (None, [subpattern(state, [(constants.ASSERT, (1, subpattern(
+        state, [dispatch])))]), subpattern(state, [])]))]
 
 
 def _some_set(state: object, groups: list[int]) -> list:
