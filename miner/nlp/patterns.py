@@ -354,6 +354,8 @@ MAX_ALTERNATIVES = 400
 """A word-start search dispatches at most this many alternatives (a pattern that expands to more keeps its own)."""
 MAX_CLASS = 40
 """A class of at most this many characters first in an alternative is expanded into one alternative for each."""
+DISPATCH_DEPTH = 2
+"""How many characters after a word's first letter a ``CueReader`` dispatches its parts on (``_tries``)."""
 
 
 def word_start_search(folded: str) -> re.Pattern[str] | None:
@@ -477,13 +479,16 @@ class CueReader:
         return frozenset(found)
 
 
-def _tries(state: object, groups: list[tuple[int, list[list]]]) -> list:
-    """Parsed items that set each group where one of its alternatives matches, and always match (zero width):
-    ``(?:(?=(A|B))|)`` for each group. The groups whose alternatives all start with a known character are
-    dispatched on it first, in one lookahead (``(?:(?=x(?:(?=(A))|)...|y...)|)``: alternatives that start with a
-    character, which the regex engine skips at once where another is), so that at a word's second letter only
-    the groups that can go on with it are tried."""
+def _tries(state: object, groups: list[tuple[int, list[list]]], depth: int = DISPATCH_DEPTH) -> list:
+    """Parsed items that set each group (given with the alternatives of its part that follow what was matched)
+    where one of those alternatives matches, and always match (zero width): ``(?:(?=(A|B))|)`` for each group.
+    Two groups or more are first dispatched on the next character, where all their alternatives start with a
+    known one, in one lookahead (``(?:(?=x...|y...)|)``: alternatives that start with a character, which the
+    regex engine skips at once where another is), and so on for ``depth`` characters: at each character of a
+    word, only the groups that can go on with it are tried."""
     constants, subpattern = re._constants, re._parser.SubPattern  # type: ignore[attr-defined]
+    if depth == 0 or len(groups) < 2:
+        return [_set_where(state, group, _either(state, rests)) for group, rests in groups]
     anywhere, by_next = [], {}
     for group, rests in groups:
         expanded = [_expand(rest) for rest in rests]
@@ -495,11 +500,12 @@ def _tries(state: object, groups: list[tuple[int, list[list]]]) -> list:
             moved = [(op, (-1, subpattern(state, [*sub, (constants.LITERAL, char)]))) for op, (_, sub) in behinds]
             mine.setdefault(char, []).append(moved + rest)
         for char, rests_after in mine.items():
-            by_next.setdefault(char, []).append(_set_where(state, group, _either(state, rests_after)))
+            by_next.setdefault(char, []).append((group, rests_after))
     if not by_next:
         return anywhere
-    dispatch = (constants.BRANCH, (None, [subpattern(state, [(constants.LITERAL, char), *sets])
-                                          for char, sets in by_next.items()]))
+    dispatch = (constants.BRANCH, (None, [subpattern(state, [(constants.LITERAL, char),
+                                                             *_tries(state, after, depth - 1)])
+                                          for char, after in by_next.items()]))
     return [*anywhere, (constants.BRANCH, (None, [subpattern(state, [(constants.ASSERT, (1, subpattern(
         state, [dispatch])))]), subpattern(state, [])]))]
 
