@@ -418,9 +418,9 @@ def _compile_parsed(state: object, items: list) -> re.Pattern[str] | None:
 class CueReader:
     """Tells which of several cue kinds (combined patterns) match in a text, reading it once: at each word
     start it dispatches on the first letter and tries, each as a lookahead that sets a group where it
-    matches, the word-start parts (``_by_first_letter``) of every kind that can start with that letter; a
-    chain of conditions on those parts' groups then fails the match where none did, so that only the words
-    where a cue starts are returned. Parts of another shape are searched on their own. The same answers as
+    matches, the word-start parts (``_by_first_letter``) of every kind that can start with that letter (and
+    another group, ``hit``, with it); a condition on ``hit`` then fails the match where none did, so that only
+    the words where a cue starts are returned. Parts of another shape are searched on their own. The same answers as
     ``occurs``."""
 
     def __init__(self, patterns: list[CaselessPattern]) -> None:
@@ -446,8 +446,9 @@ class CueReader:
                 self.kinds.append(kind)
                 for letter, rests in found[1].items():
                     by_letter.setdefault(letter, []).append((group, rests))
-        tries = [[(constants.LITERAL, letter), *_tries(state, groups), *_some_set(state, [g for g, _ in groups])]
-                 for letter, groups in by_letter.items()]
+        hit = state.opengroup()
+        state.closegroup(hit, subpattern(state, []))
+        tries = [[(constants.LITERAL, letter), *_tries(state, groups, hit)] for letter, groups in by_letter.items()]
         self.after_letter = {chr(letter): [(group, self.kinds[group - 1]) for group, _ in groups]
                              for letter, groups in by_letter.items()}
         self.searched = [(kind, parts) for kind, parts in enumerate(self.others) if parts]
@@ -456,7 +457,8 @@ class CueReader:
         self.hints = None if None in hints else tuple(chain.from_iterable(hints))  # type: ignore[arg-type]
         """Strings one of which every match of those parts holds (lowercased): a text without any is not searched
         for them (most sentences). None if some part has none."""
-        words = _either(state, tries)
+        fail = subpattern(state, [(constants.ASSERT_NOT, (1, subpattern(state, [])))])  # (?!)
+        words = [*_either(state, tries), (constants.GROUPREF_EXISTS, (hit, subpattern(state, []), fail))]
         self.after = _compile_parsed(state, [_non_word_set(), *words]) if tries else None
         self.at_start = _compile_parsed(state, words) if tries else None
 
@@ -479,21 +481,22 @@ class CueReader:
         return frozenset(found)
 
 
-def _tries(state: object, groups: list[tuple[int, list[list]]], depth: int = DISPATCH_DEPTH) -> list:
-    """Parsed items that set each group (given with the alternatives of its part that follow what was matched)
-    where one of those alternatives matches, and always match (zero width): ``(?:(?=(A|B))|)`` for each group.
+def _tries(state: object, groups: list[tuple[int, list[list]]], hit: int, depth: int = DISPATCH_DEPTH) -> list:
+    """Parsed items that set each group (given with the alternatives of its part that follow what was matched),
+    and ``hit``, where one of those alternatives matches, and always match (zero width): ``(?:(?=(A|B))()|)``
+    for each group.
     Two groups or more are first dispatched on the next character, where all their alternatives start with a
     known one, in one lookahead (``(?:(?=x...|y...)|)``: alternatives that start with a character, which the
     regex engine skips at once where another is), and so on for ``depth`` characters: at each character of a
     word, only the groups that can go on with it are tried."""
     constants, subpattern = re._constants, re._parser.SubPattern  # type: ignore[attr-defined]
     if depth == 0 or len(groups) < 2:
-        return [_set_where(state, group, _either(state, rests)) for group, rests in groups]
+        return [_set_where(state, group, _either(state, rests), hit) for group, rests in groups]
     anywhere, by_next = [], {}
     for group, rests in groups:
         expanded = [_expand(rest) for rest in rests]
         if any(e is None for e in expanded):
-            anywhere.append(_set_where(state, group, _either(state, rests)))
+            anywhere.append(_set_where(state, group, _either(state, rests), hit))
             continue
         mine: dict[int, list[list]] = {}
         for behinds, char, rest in (alternative for e in expanded for alternative in e):  # type: ignore[union-attr]
@@ -504,27 +507,18 @@ def _tries(state: object, groups: list[tuple[int, list[list]]], depth: int = DIS
     if not by_next:
         return anywhere
     dispatch = (constants.BRANCH, (None, [subpattern(state, [(constants.LITERAL, char),
-                                                             *_tries(state, after, depth - 1)])
+                                                             *_tries(state, after, hit, depth - 1)])
                                           for char, after in by_next.items()]))
     return [*anywhere, (constants.BRANCH, (None, [subpattern(state, [(constants.ASSERT, (1, subpattern(
         state, [dispatch])))]), subpattern(state, [])]))]
 
 
-def _some_set(state: object, groups: list[int]) -> list:
-    """``(?(1)|(?(2)|...(?!)))``: fails unless one of the groups was set (only those a letter's parts set are
-    asked after it)."""
-    constants, subpattern = re._constants, re._parser.SubPattern  # type: ignore[attr-defined]
-    some: list = [(constants.ASSERT_NOT, (1, subpattern(state, [])))]  # (?!): fails
-    for group in reversed(groups):
-        some = [(constants.GROUPREF_EXISTS, (group, subpattern(state, []), subpattern(state, some)))]
-    return some
-
-
-def _set_where(state: object, group: int, items: list) -> tuple:
-    """``(?:(?=(items))|)``: sets the group where the items match; matches anyway, with nothing."""
+def _set_where(state: object, group: int, items: list, hit: int) -> tuple:
+    """``(?:(?=(items))()|)``: sets the group, and ``hit``, where the items match; matches anyway, with nothing."""
     constants, subpattern = re._constants, re._parser.SubPattern  # type: ignore[attr-defined]
     sets = (constants.SUBPATTERN, (group, 0, 0, subpattern(state, items)))
-    return (constants.BRANCH, (None, [subpattern(state, [(constants.ASSERT, (1, subpattern(state, [sets])))]),
+    return (constants.BRANCH, (None, [subpattern(state, [(constants.ASSERT, (1, subpattern(state, [sets]))),
+                                                         (constants.SUBPATTERN, (hit, 0, 0, subpattern(state, [])))]),
                                       subpattern(state, [])]))
 
 
