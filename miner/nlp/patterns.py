@@ -420,8 +420,8 @@ class CueReader:
     start it dispatches on the first letter and tries, each as a lookahead that sets a group where it
     matches, the word-start parts (``_by_first_letter``) of every kind that can start with that letter (and
     another group, ``hit``, with it); a condition on ``hit`` then fails the match where none did, so that only
-    the words where a cue starts are returned. Parts of another shape are searched on their own. The same answers as
-    ``occurs``."""
+    the words where a cue starts are returned. Parts of another shape are searched on their own. The same
+    answers as ``occurs``."""
 
     def __init__(self, patterns: list[CaselessPattern]) -> None:
         constants, subpattern = re._constants, re._parser.SubPattern  # type: ignore[attr-defined]
@@ -484,11 +484,10 @@ class CueReader:
 def _tries(state: object, groups: list[tuple[int, list[list]]], hit: int, depth: int = DISPATCH_DEPTH) -> list:
     """Parsed items that set each group (given with the alternatives of its part that follow what was matched),
     and ``hit``, where one of those alternatives matches, and always match (zero width): ``(?:(?=(A|B))()|)``
-    for each group.
-    Two groups or more are first dispatched on the next character, where all their alternatives start with a
-    known one, in one lookahead (``(?:(?=x...|y...)|)``: alternatives that start with a character, which the
-    regex engine skips at once where another is), and so on for ``depth`` characters: at each character of a
-    word, only the groups that can go on with it are tried."""
+    for each group. Two groups or more are first dispatched on the next character, where all their alternatives
+    start with a known one, in one lookahead (``(?:(?=x...|y...)|)``: alternatives that start with a character,
+    which the regex engine skips at once where another is), and so on for ``depth`` characters: at each
+    character of a word, only the groups that can go on with it are tried."""
     constants, subpattern = re._constants, re._parser.SubPattern  # type: ignore[attr-defined]
     if depth == 0 or len(groups) < 2:
         return [_set_where(state, group, _either(state, rests), hit) for group, rests in groups]

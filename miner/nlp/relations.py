@@ -108,6 +108,7 @@ class MarkerMention:
     category: str
     candidate: bool
     span: Entity
+    """The mention itself, with its offsets (its Span is ``span.span``)."""
 
 
 @dataclass
