@@ -182,6 +182,24 @@ def test_cue_kinds_read_in_one_pass_are_those_each_search_finds() -> None:
     assert len(lexicon.holds(kinds, texts[0])) > 5
 
 
+def test_cue_kinds_read_in_one_pass_on_real_sentences_are_those_each_search_finds() -> None:
+    lexicon = load_lexicon()
+    kinds = tuple(lexicon.combined)
+    texts = []
+    for line in shared_file("corpus/dev_abstracts.jsonl").open():
+        record = json.loads(line)
+        texts.append(f"{record['title']}\n{record['abstract']}")
+        texts.extend(re.split(r"(?<=\.) ", record["abstract"]))
+    held = 0
+    for text in texts:
+        forget_cues()
+        found = lexicon.holds(kinds, text)
+        assert found == {kind for kind in kinds if lexicon.has(*kind, text)}, text
+        held += len(found)
+    forget_cues()
+    assert held > len(texts)
+
+
 def test_cue_kinds_read_ahead_answer_as_their_searches() -> None:
     lexicon = load_lexicon()
     kinds = tuple(kind for kind in lexicon.combined if kind[0] in ("use", "sentence", "groups"))
