@@ -118,10 +118,10 @@ def test_an_article_the_extractor_cannot_read_is_skipped_and_left_pending(
 
     real = pipeline.find_relations
 
-    def failing(entities, lexicon, title_end, text, roles):  # noqa: ANN001, ANN202
+    def failing(entities, lexicon, title_end, text, sentences):  # noqa: ANN001, ANN202
         if "Alkaline phosphatase" in text:
             raise RuntimeError("simulated extractor bug")
-        return real(entities, lexicon, title_end, text, roles)
+        return real(entities, lexicon, title_end, text, sentences)
 
     monkeypatch.setattr(pipeline, "find_relations", failing)
     db = tmp_path / "ev.db"

@@ -9,6 +9,8 @@ from miner.nlp.lexicon import load_lexicon
 from miner.nlp.patterns import (
     CaselessPattern,
     _first_letters,
+    _folds_apart,
+    _lowered,
     _needles,
     _prefilter,
     combine,
@@ -132,6 +134,32 @@ def test_cue_existence_is_unchanged_next_to_any_character() -> None:
             assert pattern.occurs(text) == (pattern.regex.search(text) is not None), (key, text)
 
 
+def test_characters_that_fold_apart_from_ascii_are_read_alike_lowercased() -> None:
+    apart = "".join(c for c in map(chr, range(0x80, 0x30000)) if _folds_apart(c))
+    assert all(c in apart for c in "βΒéÉΣµ")
+    assert not any(_folds_apart(c) for c in "İ\u212aſıß")  # (the Kelvin sign)
+    assert re.search("[a-z]", apart, re.IGNORECASE) is None  # no ASCII letter matches one, in any case
+    for klass in (r"\w", r"\d", r"\s"):
+        assert re.sub(klass, "1", apart).translate({c: "0" for c in range(0x30000) if c != ord("1")}) == re.sub(
+            klass, "1", _lowered(apart) or "").translate({c: "0" for c in range(0x30000) if c != ord("1")}), klass
+
+
+def test_cue_existence_is_unchanged_next_to_letters_of_other_scripts() -> None:
+    lexicon = load_lexicon()
+    kinds = tuple(lexicon.combined)
+    marks = ["β", "Β", "é", "Σ", "µ", "ª", "İ", "\u212a", "ſ", "ß"]  # ª: a caseless letter
+    texts = [f"{a}Diagnostic{b} accuracy{a}; {b}Bone Metastases{a}ROC in {b}skeletal {a}SREs" for a in marks
+             for b in marks]
+    assert sum(_lowered(text) is not None for text in texts) == 36  # read lowercased: β, Β, é, Σ, µ or ª on both sides
+    for text in texts:
+        forget_cues()
+        for key, pattern in lexicon.combined.items():
+            assert pattern.occurs(text) == (pattern.regex.search(text) is not None), (key, text)
+            assert spans(pattern.finditer(text)) == spans(pattern.regex.finditer(text)), (key, text)
+        assert lexicon.holds(kinds, text) == {kind for kind in kinds if lexicon.has(*kind, text)}, text
+    forget_cues()
+
+
 def test_a_caseless_pattern_is_searched_only_where_its_word_start_search_finds_it() -> None:
     pattern = CaselessPattern(r"\b((?:lung|breast)(?:,\s*|\s+and\s+)?)+\s+cancers?")
     assert pattern.at_words is not None
@@ -154,6 +182,24 @@ def test_cue_kinds_read_in_one_pass_are_those_each_search_finds() -> None:
     assert len(lexicon.holds(kinds, texts[0])) > 5
 
 
+def test_cue_kinds_read_in_one_pass_on_real_sentences_are_those_each_search_finds() -> None:
+    lexicon = load_lexicon()
+    kinds = tuple(lexicon.combined)
+    texts = []
+    for line in shared_file("corpus/dev_abstracts.jsonl").open():
+        record = json.loads(line)
+        texts.append(f"{record['title']}\n{record['abstract']}")
+        texts.extend(re.split(r"(?<=\.) ", record["abstract"]))
+    held = 0
+    for text in texts:
+        forget_cues()
+        found = lexicon.holds(kinds, text)
+        assert found == {kind for kind in kinds if lexicon.has(*kind, text)}, text
+        held += len(found)
+    forget_cues()
+    assert held > len(texts)
+
+
 def test_cue_kinds_read_ahead_answer_as_their_searches() -> None:
     lexicon = load_lexicon()
     kinds = tuple(kind for kind in lexicon.combined if kind[0] in ("use", "sentence", "groups"))
@@ -166,6 +212,8 @@ def test_cue_kinds_read_ahead_answer_as_their_searches() -> None:
         lexicon.read_ahead(kinds, text)
         assert {kind: (lexicon.has(*kind, text), lexicon.cue(*kind, text), lexicon.first_cue(*kind, text),
                        lexicon.cue_starts(*kind, text)) for kind in lexicon.combined} == searched, text
+        for asked in (kinds[::2], (*kinds[:3], ("context", "bone"))):  # read ahead, or not all of them
+            assert lexicon.holds(asked, text) == {kind for kind in asked if searched[kind][0]}, text
         found += sum(kind in kinds and held for kind, (held, *_) in searched.items())
     assert found > 5
     forget_cues()

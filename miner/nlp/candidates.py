@@ -12,42 +12,23 @@ generous set, which the learned scorer (``miner.nlp.scoring``) narrows down from
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from spacy.tokens import Span
-
 from miner.nlp.lexicon import USES, Lexicon
 from miner.nlp.relations import (
+    SENTENCE_FLAGS,
+    Entity,
     Extraction,
-    Roles,
+    MarkerMention,
+    SentenceReading,
     abstract_cues,
     common_sample,
-    marker_category,
     study_cancers,
 )
 
-SENTENCE_FLAGS = (
-    ("finding", "refutes"), ("finding", "unclear"), ("grammar", "statistics"), ("grammar", "comparison"),
-    ("grammar", "contrast"), ("grammar", "ours"), ("sentence", "treatment_effect"), ("sentence", "background"),
-    ("sentence", "methods"), ("sentence", "objective"), ("grammar", "measured"), ("context", "bone"),
-    ("grammar", "up"), ("grammar", "down"), ("grammar", "change"), ("grammar", "timepoints"),
-    ("grammar", "on_treatment"),
-)
-"""Cue groups read in every sentence; a sentence's flags are the names of those it holds."""
-
 BONE_CATEGORIES = ("bone_formation", "bone_resorption", "bone_matrix", "osteoclast_regulator")
 EXCEPT = re.compile(r"\b(except|other than|apart from|but not|with the exception of)\b", re.IGNORECASE)
-
-
-@dataclass
-class MarkerMention:
-    marker: str
-    surface: str
-    category: str
-    candidate: bool
-    span: Span
 
 
 @dataclass
@@ -61,7 +42,7 @@ class Sentence:
     cancers: list[str]
     uses: dict[str, list[str]]
     flags: frozenset[str]
-    samples: list[Span] = field(default_factory=list)
+    samples: list[Entity] = field(default_factory=list)
     groups: dict[str, str] = field(default_factory=dict)
     """Markers this sentence reaches through a group phrase, with the phrase."""
     correlate_end: int | None = None
@@ -97,32 +78,27 @@ class Candidate:
     use: str
 
 
-def read_abstract(entities: list[Span], lexicon: Lexicon, title_end: int, text: str, roles: Roles,
-                  rules: Extraction) -> AbstractView:
+def read_abstract(entities: list[Entity], lexicon: Lexicon, title_end: int, text: str,
+                  readings: list[SentenceReading], rules: Extraction) -> AbstractView:
     """The view of one analysed abstract that candidates and features are computed from (its entities in
-    order, text, sentences' roles and what the hand rules found)."""
-    starts = [e.start for e in entities]
+    order, text, sentences as ``read_sentences`` read them and what the hand rules found)."""
     sentences: list[Sentence] = []
     measured: dict[str, MarkerMention] = {}
-    for index, (sent, role, sent_text) in enumerate(roles):
-        in_sent = [e for e in entities[bisect_left(starts, sent.start):bisect_left(starts, sent.end)]
-                   if e.end <= sent.end]
-        mentions = [MarkerMention(e.kb_id_, text[e.start_char : e.end_char], marker_category(lexicon, e),
-                                  bool(e._.candidate), e) for e in in_sent if e.label_ == "MARKER"]
-        for mention in mentions:
+    for index, reading in enumerate(readings):
+        for mention in reading.markers:
             measured.setdefault(mention.marker, mention)
+        sent = reading.sent
         sentences.append(Sentence(
-            index=index, start=sent.start_char, end=sent.end_char, text=sent_text, role=role, markers=mentions,
-            cancers=sorted({e.kb_id_ for e in in_sent if e.label_ == "CANCER"}),
-            uses={u: c for u in USES if (c := lexicon.cue("use", u, sent_text))}, flags=frozenset(),
-            samples=[e for e in in_sent if e.label_ == "SAMPLE"]))
+            index=index, start=sent.start_char, end=sent.end_char, text=reading.text, role=reading.role,
+            markers=reading.markers, cancers=reading.cancers, uses=reading.uses, flags=frozenset(),
+            samples=reading.samples))
     _resolve_groups(sentences, measured, lexicon)
     for sentence in sentences:  # flags are read where a marker is named or reached
         if len({m.marker for m in sentence.markers}) > 1 and (
                 span := lexicon.first_cue_span("grammar", "correlate", sentence.text)):
             sentence.correlate_end = sentence.start + span[1]
         if sentence.markers or sentence.groups:
-            held = lexicon.holds(SENTENCE_FLAGS, sentence.text)
+            held = lexicon.holds(SENTENCE_FLAGS, sentence.text)  # (read ahead with the sentence's other kinds)
             sentence.flags = frozenset(f"{group}.{name}" for group, name in held)
     abstract_flags = {f"design.{name}" for group, name in lexicon.holds(abstract_cues(lexicon), text)
                       if group == "design"}

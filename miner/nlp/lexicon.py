@@ -22,9 +22,9 @@ from miner.nlp.patterns import (
     CueReader,
     arrange,
     cue_list,
+    found_by,
     found_in,
     join,
-    read_with,
     remember_reading,
     without_groups,
 )
@@ -121,8 +121,8 @@ class Lexicon:
 
     def holds(self, kinds: tuple[tuple[str, str], ...], text: str) -> frozenset[tuple[str, str]]:
         """Which of these cue kinds (group, name) a text holds, as ``has`` tells each, read in one pass
-        (``CueReader``): faster when most of them are asked of one text."""
-        return frozenset(kinds[i] for i in read_with(self._reader(kinds), text))
+        (``CueReader``) or answered from the text's reading ahead: faster when most of them are asked of one text."""
+        return frozenset(kinds[i] for i in found_by(self._reader(kinds), text))
 
     def read_ahead(self, kinds: tuple[tuple[str, str], ...], text: str) -> None:
         """Read these cue kinds in a text in one pass (``holds``) before they are asked one by one: ``has``,

@@ -12,8 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from functools import cached_property, lru_cache
-from itertools import compress, repeat
-from operator import is_not
+from itertools import chain
 
 
 class CaselessPattern:
@@ -95,7 +94,7 @@ class CaselessPattern:
     def _shared_alone(self, text: str) -> bool:
         """When no other part matches anywhere in a text, a combined pattern's matches there are those of its
         first alternative (the same matches, groups numbered alike), which is faster searched alone."""
-        return self.shared is not None and not any(part.search(text) for part in self.parts[1:])
+        return self.shared is not None and not any(_occurs(part, text) for part in self.parts[1:])
 
 
 def has_needle(needles: tuple[str, ...] | None, text: str) -> bool:
@@ -135,6 +134,16 @@ def remember_reading(reader: CueReader, text: str) -> None:
     _readings[text] = (reader.asked, frozenset(reader.patterns[i] for i in read_with(reader, text)))
 
 
+def found_by(reader: CueReader, text: str) -> frozenset[int]:
+    """The indexes of a reader's patterns that occur in a text: from the text's reading ahead when that asked
+    them all, else read with this reader."""
+    reading = _readings.get(text)
+    if reading is not None and reader.asked <= reading[0]:
+        found = reading[1]
+        return frozenset(i for i, pattern in enumerate(reader.patterns) if pattern in found)
+    return read_with(reader, text)
+
+
 @lru_cache(maxsize=4096)
 def _occurs(pattern: CaselessPattern, text: str) -> bool:
     """Cached within a document (see ``forget_cues``): the rules, the candidates and the features read
@@ -161,9 +170,25 @@ def _narrow(text: str) -> bool:
 
 
 def _foldable(text: str) -> bool:
-    """Whether case matters only in the text's ASCII letters: every other character is caseless ('≤', '–';
-    not 'µ', whose upper case is Greek, nor 'ſ' or 'K', which case-insensitive matching takes for s and k)."""
-    return text.isascii() or all(c.lower() == c == c.upper() for c in set(NON_ASCII.findall(text)))
+    """Whether the lowercased text is read by the folded patterns as the text is by the originals: each
+    character beyond ASCII lowercases apart from ASCII (``_folds_apart``)."""
+    return text.isascii() or all(map(_folds_apart, set(NON_ASCII.findall(text))))
+
+
+@lru_cache(maxsize=4096)
+def _folds_apart(char: str) -> bool:
+    """Whether a character lowercases to one character, neither it nor its case partners ASCII, of the same
+    class (word, digit, space): the folded patterns, whose letters are ASCII (``_caseless``), then see it as the
+    originals do. Not 'İ' (two characters lowercased), 'K' (the Kelvin sign: 'k'), 'ſ', 'ı' or 'ß'."""
+    low = char.lower()
+    return (len(low) == 1 and not (low.isascii() or char.upper().isascii() or low.upper().isascii())
+            and all(test(char) == test(low) for test in (str.isalnum, str.isdecimal, str.isspace)))
+
+
+def _caseless(pattern: str) -> bool:
+    """Whether case matters only in a pattern's ASCII letters: every other character is caseless ('≤', '–';
+    not 'µ', whose upper case is Greek)."""
+    return pattern.isascii() or all(c.lower() == c == c.upper() for c in set(NON_ASCII.findall(pattern)))
 
 
 def forget_cues() -> None:
@@ -329,6 +354,8 @@ MAX_ALTERNATIVES = 400
 """A word-start search dispatches at most this many alternatives (a pattern that expands to more keeps its own)."""
 MAX_CLASS = 40
 """A class of at most this many characters first in an alternative is expanded into one alternative for each."""
+DISPATCH_DEPTH = 2
+"""How many characters after a word's first letter a ``CueReader`` dispatches its parts on (``_tries``)."""
 
 
 def word_start_search(folded: str) -> re.Pattern[str] | None:
@@ -391,17 +418,21 @@ def _compile_parsed(state: object, items: list) -> re.Pattern[str] | None:
 class CueReader:
     """Tells which of several cue kinds (combined patterns) match in a text, reading it once: at each word
     start it dispatches on the first letter and tries, each as a lookahead that sets a group where it
-    matches, the word-start parts (``_by_first_letter``) of every kind that can start with that letter; a
-    final chain of conditions fails the match where none did, so that only the words where a cue starts are
-    returned. Parts of another shape are searched on their own. The same answers as ``occurs``."""
+    matches, the word-start parts (``_by_first_letter``) of every kind that can start with that letter (and
+    another group, ``hit``, with it); a condition on ``hit`` then fails the match where none did, so that only
+    the words where a cue starts are returned. Parts of another shape are searched on their own. The same
+    answers as ``occurs``."""
 
     def __init__(self, patterns: list[CaselessPattern]) -> None:
         constants, subpattern = re._constants, re._parser.SubPattern  # type: ignore[attr-defined]
         state = re._parser.State()  # type: ignore[attr-defined]
+        state.flags = re.UNICODE  # as re.compile's for a str pattern: \b and \w know the letters beyond ASCII
         self.patterns = patterns
         self.asked = frozenset(patterns)
         self.kinds: list[int] = []
         """The pattern each group of the regex stands for."""
+        self.after_letter: dict[str, list[tuple[int, int]]] = {}
+        """The groups (with their patterns) of the parts that start with each letter: those a match there can set."""
         self.others: list[list[CaselessPattern]] = [[] for _ in patterns]
         by_letter: dict[int, list[tuple[int, list]]] = {}
         for kind, pattern in enumerate(patterns):
@@ -414,21 +445,20 @@ class CueReader:
                 state.closegroup(group, subpattern(state, []))
                 self.kinds.append(kind)
                 for letter, rests in found[1].items():
-                    by_letter.setdefault(letter, []).append((group, _either(found[0], rests)))
-        tries = []
-        for letter, groups in by_letter.items():
-            items = [(constants.LITERAL, letter)]
-            for group, rest in groups:  # (?:(?=(rest))|): the group is set where this part matches
-                sets = (constants.SUBPATTERN, (group, 0, 0, subpattern(state, rest)))
-                items.append((constants.BRANCH, (None, [subpattern(state, [(constants.ASSERT, (1, subpattern(
-                    state, [sets])))]), subpattern(state, [])])))
-            tries.append(items)
-        some: list = [(constants.ASSERT_NOT, (1, subpattern(state, [])))]  # (?!): fails
-        for group in range(len(self.kinds), 0, -1):  # (?(1)|(?(2)|...(?!))): some group was set
-            some = [(constants.GROUPREF_EXISTS, (group, subpattern(state, []), subpattern(state, some)))]
+                    by_letter.setdefault(letter, []).append((group, rests))
+        hit = state.opengroup()
+        state.closegroup(hit, subpattern(state, []))
+        tries = [[(constants.LITERAL, letter), *_tries(state, groups, hit)] for letter, groups in by_letter.items()]
+        self.after_letter = {chr(letter): [(group, self.kinds[group - 1]) for group, _ in groups]
+                             for letter, groups in by_letter.items()}
         self.searched = [(kind, parts) for kind, parts in enumerate(self.others) if parts]
         """The kinds with parts searched on their own, with those parts."""
-        words = [*_either(state, tries), *some]
+        hints = [needles(part.folded.pattern) if part.folded else None for _, parts in self.searched for part in parts]
+        self.hints = None if None in hints else tuple(chain.from_iterable(hints))  # type: ignore[arg-type]
+        """Strings one of which every match of those parts holds (lowercased): a text without any is not searched
+        for them (most sentences). None if some part has none."""
+        fail = subpattern(state, [(constants.ASSERT_NOT, (1, subpattern(state, [])))])  # (?!)
+        words = [*_either(state, tries), (constants.GROUPREF_EXISTS, (hit, subpattern(state, []), fail))]
         self.after = _compile_parsed(state, [_non_word_set(), *words]) if tries else None
         self.at_start = _compile_parsed(state, words) if tries else None
 
@@ -439,12 +469,56 @@ class CueReader:
             return frozenset(kind for kind, pattern in enumerate(self.patterns) if pattern.occurs(text))
         found: set[int] = set()
         for match in (self.at_start.match(lowered), *self.after.finditer(lowered)):
-            if match is not None:  # the kinds of the groups set
-                found.update(compress(self.kinds, map(is_not, match.groups(), repeat(None))))
+            if match is not None:  # the kinds of the groups set, among those of the word's first letter
+                for group, kind in self.after_letter[lowered[match.end() - 1]]:
+                    if match.start(group) >= 0:
+                        found.add(kind)
+        if not has_needle(self.hints, lowered):
+            return frozenset(found)
         for kind, parts in self.searched:
-            if kind not in found and any(part.occurs(text) for part in parts):
+            if kind not in found and any(_occurs(part, text) for part in parts):  # (cached: cue words ask again)
                 found.add(kind)
         return frozenset(found)
+
+
+def _tries(state: object, groups: list[tuple[int, list[list]]], hit: int, depth: int = DISPATCH_DEPTH) -> list:
+    """Parsed items that set each group (given with the alternatives of its part that follow what was matched),
+    and ``hit``, where one of those alternatives matches, and always match (zero width): ``(?:(?=(A|B))()|)``
+    for each group. Two groups or more are first dispatched on the next character, where all their alternatives
+    start with a known one, in one lookahead (``(?:(?=x...|y...)|)``: alternatives that start with a character,
+    which the regex engine skips at once where another is), and so on for ``depth`` characters: at each
+    character of a word, only the groups that can go on with it are tried."""
+    constants, subpattern = re._constants, re._parser.SubPattern  # type: ignore[attr-defined]
+    if depth == 0 or len(groups) < 2:
+        return [_set_where(state, group, _either(state, rests), hit) for group, rests in groups]
+    anywhere, by_next = [], {}
+    for group, rests in groups:
+        expanded = [_expand(rest) for rest in rests]
+        if any(e is None for e in expanded):
+            anywhere.append(_set_where(state, group, _either(state, rests), hit))
+            continue
+        mine: dict[int, list[list]] = {}
+        for behinds, char, rest in (alternative for e in expanded for alternative in e):  # type: ignore[union-attr]
+            moved = [(op, (-1, subpattern(state, [*sub, (constants.LITERAL, char)]))) for op, (_, sub) in behinds]
+            mine.setdefault(char, []).append(moved + rest)
+        for char, rests_after in mine.items():
+            by_next.setdefault(char, []).append((group, rests_after))
+    if not by_next:
+        return anywhere
+    dispatch = (constants.BRANCH, (None, [subpattern(state, [(constants.LITERAL, char),
+                                                             *_tries(state, after, hit, depth - 1)])
+                                          for char, after in by_next.items()]))
+    return [*anywhere, (constants.BRANCH, (None, [subpattern(state, [(constants.ASSERT, (1, subpattern(
+        state, [dispatch])))]), subpattern(state, [])]))]
+
+
+def _set_where(state: object, group: int, items: list, hit: int) -> tuple:
+    """``(?:(?=(items))()|)``: sets the group, and ``hit``, where the items match; matches anyway, with nothing."""
+    constants, subpattern = re._constants, re._parser.SubPattern  # type: ignore[attr-defined]
+    sets = (constants.SUBPATTERN, (group, 0, 0, subpattern(state, items)))
+    return (constants.BRANCH, (None, [subpattern(state, [(constants.ASSERT, (1, subpattern(state, [sets]))),
+                                                         (constants.SUBPATTERN, (hit, 0, 0, subpattern(state, [])))]),
+                                      subpattern(state, [])]))
 
 
 def _expand(items: list) -> list[tuple[list, int, list]] | None:
@@ -539,16 +613,17 @@ def _literal_start(items: list) -> str:
     return "".join(start)
 
 
-FOLD_UNSAFE = re.compile(r"\\[xuUNp]|\(\?P|\(\?[a-zA-Z]|\[[^\]]*[A-Z]-|\[[^\]]*-[A-Z]")
+FOLD_UNSAFE = re.compile(r"\\[xuUNp]|\(\?P|\(\?[a-zA-Z]|\[[^\]]*[A-Z\x80-\U0010ffff]-|\[[^\]]*-[A-Z\x80-\U0010ffff]")
 """What lowercasing a pattern could change the meaning of: escapes by code, named groups, inline flags,
-and character ranges with an upper-case end (but A-Z, which lowercased is a-z)."""
+and character ranges with an upper-case end (but A-Z, which lowercased is a-z) or one beyond ASCII (a range
+of caseless ends can hold letters of both cases)."""
 
 
 def fold_pattern(pattern: str) -> str | None:
     """A case-insensitive pattern rewritten for lowercased text: its letters lowercased, escapes (\\B, \\S,
     \\W, \\D) kept. On text that ``_foldable`` accepts, it matches where the original matches, case-sensitively
     and faster. None when lowercasing could change what the pattern means."""
-    if FOLD_UNSAFE.search(pattern.replace("A-Z", "a-z")) or not _foldable(pattern):
+    if FOLD_UNSAFE.search(pattern.replace("A-Z", "a-z")) or not _caseless(pattern):
         return None
     return re.sub(r"\\.|[A-Z]+", lambda m: m.group(0) if m.group(0)[0] == "\\" else m.group(0).lower(), pattern)
 

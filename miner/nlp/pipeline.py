@@ -28,7 +28,7 @@ from miner.nlp.candidates import AbstractView, read_abstract
 from miner.nlp.entities import doc_text  # (importing it registers miner_entities)
 from miner.nlp.lexicon import Lexicon, lexicon_hash, load_lexicon
 from miner.nlp.patterns import forget_cues
-from miner.nlp.relations import Extraction, find_relations, sentence_roles, sorted_entities
+from miner.nlp.relations import Extraction, find_relations, read_sentences, sentence_roles, sorted_entities
 from miner.nlp.scoring import Model, ScoredCandidate, load_model, model_hash, score_candidates
 
 EXTRACTOR_VERSION = "2"
@@ -75,7 +75,9 @@ DEFAULT_EXTRACTOR = ExtractorConfig()
 _SHARED: dict[tuple[ExtractorConfig, str], Language] = {}
 
 
-SENTENCE_END = re.compile(r"[.!?][)\]\"']?\s+(?=[A-Z0-9(\[])|\n+\s*")
+SENTENCE_END = re.compile(r"[.!?\n](?:(?<=[.!?])[)\]\"']?\s+(?=[A-Z0-9(\[])|(?<=\n)\n*\s*)")
+"""'.', '!' or '?', maybe a closing bracket or quote, and spaces before a capital, a digit or a bracket; or line
+breaks. (One class first, which the regex engine skips to, rather than an alternation tried at every character.)"""
 NOT_AN_END = re.compile(r"(\b(vs|v|e\.g|i\.e|et al|Fig|Figs|approx|ca|no|No|cf|resp|Dr|St|incl|vol|Ref)|\b[A-Z])$")
 NOT_AN_END_REACH = 8
 """NOT_AN_END matches at most 6 characters ('approx'): searched from this far before a full stop, not
@@ -160,8 +162,9 @@ class RelationFinder:
         text, title_end = doc_text(doc), doc.user_data.get("title_end", 0)
         forget_cues()
         roles, entities = sentence_roles(doc, self.lexicon, title_end, text), sorted_entities(doc)
-        rules = find_relations(entities, self.lexicon, title_end, text, roles)
-        view = read_abstract(entities, self.lexicon, title_end, text, roles, rules)
+        sentences = read_sentences(entities, self.lexicon, text, roles)
+        rules = find_relations(entities, self.lexicon, title_end, text, sentences)
+        view = read_abstract(entities, self.lexicon, title_end, text, sentences, rules)
         doc.user_data["view"] = view
         if self.model is None:
             doc.user_data["extraction"], doc.user_data["scored"] = rules, []

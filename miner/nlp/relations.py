@@ -13,6 +13,8 @@ import re
 from bisect import bisect_left
 from collections import Counter
 from dataclasses import dataclass, field
+from operator import attrgetter
+from typing import NamedTuple
 
 from spacy.tokens import Doc, Span
 
@@ -84,11 +86,61 @@ Roles = list[tuple[Span, str, str]]
 """Each sentence of a document with its role and text."""
 
 
+class Entity(NamedTuple):
+    """An entity with what the rules read of its Span, read once (each Span attribute read is a call, and
+    each ``._`` read makes an object)."""
+
+    span: Span
+    label: str
+    kb_id: str
+    start: int
+    end: int
+    start_char: int
+    end_char: int
+    candidate: bool
+    """A marker the lexicon lacks."""
+
+
+@dataclass
+class MarkerMention:
+    marker: str
+    surface: str
+    category: str
+    candidate: bool
+    span: Entity
+    """The mention itself, with its offsets (its Span is ``span.span``)."""
+
+
+@dataclass
+class SentenceReading:
+    """A sentence with its role and what it names (in order), read once for the hand rules and the view."""
+
+    sent: Span
+    role: str
+    text: str
+    markers: list[MarkerMention]
+    cancers: list[str]
+    samples: list[Entity]
+    uses: dict[str, list[str]]
+    """The cue words for each use the sentence has one for."""
+
+
+SENTENCE_FLAGS = (
+    ("finding", "refutes"), ("finding", "unclear"), ("grammar", "statistics"), ("grammar", "comparison"),
+    ("grammar", "contrast"), ("grammar", "ours"), ("sentence", "treatment_effect"), ("sentence", "background"),
+    ("sentence", "methods"), ("sentence", "objective"), ("grammar", "measured"), ("context", "bone"),
+    ("grammar", "up"), ("grammar", "down"), ("grammar", "change"), ("grammar", "timepoints"),
+    ("grammar", "on_treatment"),
+)
+"""Cue groups read in every sentence that names or reaches a marker; its flags are the names of those it holds."""
+
+
 def sentence_cues(lexicon: Lexicon) -> tuple[tuple[str, str], ...]:
-    """Cue kinds asked of most sentences (for their roles, uses and group phrases): read ahead in one pass."""
-    return (*(("use", use) for use in USES), ("sentence", "conclusion"), ("sentence", "objective"),
-            ("grammar", "ours"), ("sentence", "background"), ("sentence", "methods"), ("grammar", "result_words"),
-            ("grammar", "reported"), *(kind for kind in lexicon.combined if kind[0] == "groups"))
+    """Cue kinds asked of most sentences (for their roles, uses, group phrases and flags): read ahead in one pass."""
+    kinds = (*(("use", use) for use in USES), ("sentence", "conclusion"), ("sentence", "objective"),
+             ("grammar", "ours"), ("sentence", "background"), ("sentence", "methods"), ("grammar", "result_words"),
+             ("grammar", "reported"), *(kind for kind in lexicon.combined if kind[0] == "groups"), *SENTENCE_FLAGS)
+    return tuple(dict.fromkeys(kinds))
 
 
 def abstract_cues(lexicon: Lexicon) -> tuple[tuple[str, str], ...]:
@@ -97,9 +149,15 @@ def abstract_cues(lexicon: Lexicon) -> tuple[tuple[str, str], ...]:
             *(("design", name) for name in lexicon.cues.get("design", {})))
 
 
-def sorted_entities(doc: Doc) -> list[Span]:
+def sorted_entities(doc: Doc) -> list[Entity]:
     """The document's entities in order (each read of ``doc.spans`` makes new Span objects: read once)."""
-    return sorted(doc.spans["entities"], key=lambda e: e.start)
+    return sorted(map(_entity, doc.spans["entities"]), key=attrgetter("start"))
+
+
+def _entity(span: Span) -> Entity:
+    label = span.label_
+    return Entity(span, label, span.kb_id_, span.start, span.end, span.start_char, span.end_char,
+                  label == "MARKER" and bool(span._.candidate))
 
 
 def sentence_roles(doc: Doc, lexicon: Lexicon, title_end: int, doc_text: str) -> Roles:
@@ -146,13 +204,30 @@ def sentence_roles(doc: Doc, lexicon: Lexicon, title_end: int, doc_text: str) ->
     return roles
 
 
-def find_relations(entities: list[Span], lexicon: Lexicon, title_end: int, text: str, roles: Roles) -> Extraction:
-    """The relations the hand rules find in one analysed abstract: its entities (``sorted_entities``), its
-    text (``doc.text``) and its sentences' roles."""
+def read_sentences(entities: list[Entity], lexicon: Lexicon, text: str, roles: Roles) -> list[SentenceReading]:
+    """Each sentence with what it names (its entities, ``sorted_entities``) and its cue words for each use,
+    read once for the hand rules and the view."""
     starts = [e.start for e in entities]
+    readings = []
+    for sent, role, sent_text in roles:
+        first, end = sent.start, sent.end
+        in_sent = [e for e in entities[bisect_left(starts, first) : bisect_left(starts, end)] if e.end <= end]
+        markers = [MarkerMention(e.kb_id, text[e.start_char : e.end_char], marker_category(lexicon, e.kb_id),
+                                 e.candidate, e) for e in in_sent if e.label == "MARKER"]
+        cancers = sorted({e.kb_id for e in in_sent if e.label == "CANCER"})
+        readings.append(SentenceReading(sent, role, sent_text, markers, cancers,
+                                        [e for e in in_sent if e.label == "SAMPLE"],
+                                        {u: c for u in USES if (c := lexicon.cue("use", u, sent_text))}))
+    return readings
+
+
+def find_relations(entities: list[Entity], lexicon: Lexicon, title_end: int, text: str,
+                   sentences: list[SentenceReading]) -> Extraction:
+    """The relations the hand rules find in one analysed abstract: its entities (``sorted_entities``), its
+    text (``doc.text``) and its sentences (``read_sentences``)."""
     lexicon.read_ahead(abstract_cues(lexicon), text)
     if not lexicon.has("context", "bone", text) and not (
-        lexicon.has("grammar", "bone_disease", text) and any(e.kb_id_ == "multiple_myeloma" for e in entities)
+        lexicon.has("grammar", "bone_disease", text) and any(e.kb_id == "multiple_myeloma" for e in entities)
     ):
         return Extraction([], [], quiet_reason="no bone-metastasis context in this abstract")
     compares_groups = lexicon.has("grammar", "compares_groups", text)
@@ -161,16 +236,14 @@ def find_relations(entities: list[Span], lexicon: Lexicon, title_end: int, text:
     usual_sample = common_sample(entities, text)
     notes: list[SentenceNote] = []
     best: dict[tuple[str, str, str], Relation] = {}
-    for index, (sent, role, sent_text) in enumerate(roles):
-        in_sent = [e for e in entities[bisect_left(starts, sent.start) : bisect_left(starts, sent.end)]
-                   if e.end <= sent.end]
-        markers = [e for e in in_sent if e.label_ == "MARKER"]
-        cancers = sorted({e.kb_id_ for e in in_sent if e.label_ == "CANCER"})
-        uses = {u: c for u in USES if (c := lexicon.cue("use", u, sent_text))} if markers else {}
+    for index, reading in enumerate(sentences):
+        sent, role, sent_text, markers, cancers = (reading.sent, reading.role, reading.text, reading.markers,
+                                                   reading.cancers)
+        uses = reading.uses if markers else {}
         if not uses and compares_groups and role in ("result", "conclusion") and (
                 comparison := lexicon.cue("grammar", "comparison", sent_text)):
             uses = {"diagnosis": [f"{comparison[0]} (study compares patients with and without bone metastases)"]}
-        note = SentenceNote(index, sent_text, role, [m.kb_id_ for m in markers], cancers, uses, "")
+        note = SentenceNote(index, sent_text, role, [m.marker for m in markers], cancers, uses, "")
         notes.append(note)
         if not markers:
             note.outcome = "no marker"
@@ -191,71 +264,72 @@ def find_relations(entities: list[Span], lexicon: Lexicon, title_end: int, text:
         if not targets:
             note.outcome = "no cancer in the sentence or the study"
             continue
-        confidence = ROLE_CONFIDENCE[role] + (0.1 if lexicon.has("grammar", "statistics", sent_text) else 0.0)
+        confidence = round(min(ROLE_CONFIDENCE[role] + (
+            0.1 if lexicon.has("grammar", "statistics", sent_text) else 0.0), 1.0), 2)
         made = []
         for marker in markers:
-            segment = segment_at(lexicon, sent_text, marker.start_char - sent.start_char)
+            segment = segment_at(lexicon, sent_text, marker.span.start_char - sent.start_char)
             finding, direction = finding_of(lexicon, segment), direction_of(lexicon, segment)
-            name, surface = marker.kb_id_, text[marker.start_char : marker.end_char]  # (Span.text makes Tokens)
-            category = marker_category(lexicon, marker)
-            candidate, sample = bool(marker._.candidate), sample_of(marker, in_sent, usual_sample, category)
+            sample = sample_of(marker, reading.samples, usual_sample)
             for cancer in targets:
                 for use, cues in uses.items():
-                    relation = Relation(
-                        marker=name, marker_surface=surface, category=category, candidate=candidate,
-                        cancer=cancer, use=use, finding=finding, direction=direction, sample=sample,
-                        confidence=round(min(confidence, 1.0), 2),
-                        sentence=sent_text, start=sent.start_char, end=sent.end_char, cues=cues)
-                    key = (relation.marker, cancer, use)
-                    if key not in best or relation.confidence > best[key].confidence:
-                        best[key] = relation
-                    made.append(f"{relation.marker}/{cancer}/{use}")
+                    key = (marker.marker, cancer, use)
+                    if key not in best or confidence > best[key].confidence:  # (made only when kept)
+                        best[key] = Relation(
+                            marker=marker.marker, marker_surface=marker.surface, category=marker.category,
+                            candidate=marker.candidate, cancer=cancer, use=use, finding=finding,
+                            direction=direction, sample=sample, confidence=confidence, sentence=sent_text,
+                            start=sent.start_char, end=sent.end_char, cues=cues)
+                    made.append(f"{marker.marker}/{cancer}/{use}")
         note.outcome = "relations: " + ", ".join(dict.fromkeys(made))
-    for relation in _design_relations(text[:title_end], lexicon, roles, entities, cancers_of_study, usual_sample,
-                                      review):
+    for relation in _design_relations(text[:title_end], lexicon, sentences, entities, cancers_of_study,
+                                      usual_sample, review):
         best.setdefault((relation.marker, relation.cancer, relation.use), relation)
     relations = [r for r in best.values() if r.confidence >= MIN_CONFIDENCE]
     return Extraction(relations, notes)
 
 
-def _design_relations(title: str, lexicon: Lexicon, roles: list[tuple[Span, str, str]], entities: list[Span],
+def _design_relations(title: str, lexicon: Lexicon, sentences: list[SentenceReading], entities: list[Entity],
                       cancers: list[str], abstract_sample: str | None, review: bool) -> list[Relation]:
     """A title that names a use for markers in general ('bone turnover markers for monitoring ...')
     gives that use — the first it names — to each marker the methods say were measured."""
     if review or not lexicon.has("grammar", "generic_markers", title) or any(
-            e.label_ == "MARKER" and e.start_char < len(title) for e in entities):
+            e.label == "MARKER" and e.start_char < len(title) for e in entities):
         return []
-    found = [(m.start(), use) for use in USES for p in lexicon.cues["use"][use] if (m := p.search(title))]
+    found = [(m.start(), use) for use in USES if lexicon.has("use", use, title)  # (each pattern only where one is)
+             for p in lexicon.cues["use"][use] if (m := p.search(title))]
     if not found or not cancers:
         return []
     use = min(found)[1]
     relations = []
-    for sent, role, sent_text in roles:
-        if role != "methods" or not lexicon.has("grammar", "measured", sent_text):
+    for reading in sentences:
+        sent, sent_text = reading.sent, reading.text
+        if reading.role != "methods" or not lexicon.has("grammar", "measured", sent_text):
             continue
-        for marker in (e for e in entities if e.label_ == "MARKER" and sent.start <= e.start < sent.end):
-            if marker._.candidate:
+        for marker in (e for e in entities if e.label == "MARKER" and sent.start <= e.start < sent.end):
+            if marker.candidate:
                 continue
-            category = marker_category(lexicon, marker)
+            mention = MarkerMention(marker.kb_id, marker.span.text, marker_category(lexicon, marker.kb_id), False,
+                                    marker)
             for cancer in cancers:
                 relations.append(Relation(
-                    marker=marker.kb_id_, marker_surface=marker.text, category=category,
+                    marker=mention.marker, marker_surface=mention.surface, category=mention.category,
                     candidate=False, cancer=cancer, use=use, finding="unclear", direction=None,
-                    sample=sample_of(marker, [], abstract_sample, category), confidence=DESIGN_CONFIDENCE,
+                    sample=sample_of(mention, [], abstract_sample), confidence=DESIGN_CONFIDENCE,
                     sentence=sent_text, start=sent.start_char, end=sent.end_char,
                     cues=[f"study design: the title names {use} for the markers measured"]))
     return relations
 
 
-def study_cancers(entities: list[Span], title_end: int) -> list[str]:
+def study_cancers(entities: list[Entity], title_end: int) -> list[str]:
     """The cancers the study is about: the title's, or else the most named in the abstract."""
-    cancers = [e for e in entities if e.label_ == "CANCER"]
-    in_title = {e.kb_id_ for e in cancers if e.start_char < title_end}
+    cancers = [e for e in entities if e.label == "CANCER"]
+    in_title = {e.kb_id for e in cancers if e.start_char < title_end}
     if in_title - {"solid_tumors"}:
         return sorted(in_title - {"solid_tumors"})
     if in_title:
         return ["solid_tumors"]
-    counts = Counter(e.kb_id_ for e in cancers if e.kb_id_ != "solid_tumors")
+    counts = Counter(e.kb_id for e in cancers if e.kb_id != "solid_tumors")
     if not counts:
         return ["solid_tumors"]
     if len(counts) >= 3:
@@ -290,35 +364,37 @@ def direction_of(lexicon: Lexicon, segment: str) -> str | None:
     return None
 
 
-def marker_category(lexicon: Lexicon, marker: Span) -> str:
-    if marker.kb_id_ in lexicon.markers:
-        return lexicon.markers[marker.kb_id_].category
-    return "microRNA" if marker.kb_id_.lower().startswith(("mir-", "let-")) else "candidate"
+def marker_category(lexicon: Lexicon, marker: str) -> str:
+    if marker in lexicon.markers:
+        return lexicon.markers[marker].category
+    return "microRNA" if marker.lower().startswith(("mir-", "let-")) else "candidate"
 
 
-def common_sample(entities: list[Span], text: str) -> str | None:
+def common_sample(entities: list[Entity], text: str) -> str | None:
     """The sample the abstract (its text) names most (also as the first word of a marker: 'serum osteoprotegerin')."""
-    counts = Counter(e.kb_id_ for e in entities if e.label_ == "SAMPLE" and e.kb_id_ != "tissue")
-    counts.update(SAMPLE_WORDS[w] for e in entities if e.label_ == "MARKER"  # (a Span's text is made from Tokens)
+    counts = Counter(e.kb_id for e in entities if e.label == "SAMPLE" and e.kb_id != "tissue")
+    counts.update(SAMPLE_WORDS[w] for e in entities if e.label == "MARKER"  # (a Span's text is made from Tokens)
                   and " " in (surface := text[e.start_char : e.end_char])
                   and (w := surface.split()[0].lower()) in SAMPLE_WORDS)
     return counts.most_common(1)[0][0] if counts else None
 
 
-def sample_of(marker: Span, in_sentence: list[Span], abstract_sample: str | None, category: str) -> str:
-    if marker.kb_id_ in INHERENT_SAMPLE:
-        return INHERENT_SAMPLE[marker.kb_id_]
-    surface = marker.text
+def sample_of(marker: MarkerMention, samples: list[Entity], abstract_sample: str | None) -> str:
+    """The sample a marker was measured in: its own, the one its name says, the nearest its sentence
+    names (``samples``), the abstract's, or the usual one for its category."""
+    if marker.marker in INHERENT_SAMPLE:
+        return INHERENT_SAMPLE[marker.marker]
+    surface = marker.surface
     for prefix, sample in SURFACE_SAMPLE:
         if surface.startswith(prefix) and surface[1:2].isupper():
             return sample
     first_word = surface.split()[0].lower() if " " in surface else ""
     if first_word in SAMPLE_WORDS:
         return SAMPLE_WORDS[first_word]
-    samples = [e for e in in_sentence if e.label_ == "SAMPLE"]
     if samples:
-        nearest = min(samples, key=lambda s: abs(s.start - marker.start))
-        return nearest.kb_id_
+        start = marker.span.start
+        nearest = min(samples, key=lambda s: abs(s.start - start))
+        return nearest.kb_id
     if abstract_sample:
         return abstract_sample
-    return USUAL_SAMPLE.get(category, "serum")
+    return USUAL_SAMPLE.get(marker.category, "serum")

@@ -141,7 +141,7 @@ def _relation(view: AbstractView, lexicon: Lexicon, candidate: Candidate, probab
         marker=candidate.marker, marker_surface=mention.surface, category=mention.category,
         candidate=mention.candidate, cancer=candidate.cancer, use=candidate.use, finding=finding_of(lexicon, part),
         direction=direction_of(lexicon, part),
-        sample=sample_of(mention.span, sentence.samples, view.sample, mention.category),
+        sample=sample_of(mention, sentence.samples, view.sample),
         confidence=round(probability, 3), sentence=sentence.text, start=sentence.start, end=sentence.end,
         cues=[*cues, *([f"group: {group}"] if group else [])])
 
@@ -155,7 +155,7 @@ def evidence_sentence(view: AbstractView, candidate: Candidate) -> tuple[Sentenc
     marker's mention there (or its first mention, when a group phrase reaches it)."""
     ranked = []
     for s in view.sentences:
-        mention = next((m for m in s.markers if m.marker == candidate.marker), None)
+        mention = next(m for m in s.markers if m.marker == candidate.marker) if candidate.marker in s.named else None
         if mention is not None or candidate.marker in s.groups:
             ranked.append(((candidate.use not in s.uses, mention is None, ROLE_ORDER.get(s.role, 6)), s.index,
                            s, mention))
