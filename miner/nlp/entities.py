@@ -24,9 +24,11 @@ from spacy.util import filter_spans
 from miner.nlp.lexicon import Lexicon, load_lexicon
 from miner.nlp.patterns import CaselessPattern, has_needle, needles
 
-for _name in ("source", "candidate", "category", "reason"):
+LEXICON_SOURCE = "lexicon"
+"""The source of most entities: the default of ``Span._.source``, set only for the others."""
+for _name, _default in (("source", LEXICON_SOURCE), ("candidate", None), ("category", None), ("reason", None)):
     if not Span.has_extension(_name):
-        Span.set_extension(_name, default=None)
+        Span.set_extension(_name, default=_default)
 
 MIRNA = CaselessPattern(
     r"\b(?:hsa-)?(?:miR|microRNA|miRNA|mir)-?(\d+[a-z]?)(?:-(\d))?(?:-([35]p))?\b|\blet-7([a-z])?\b")
@@ -148,7 +150,7 @@ class EntityFinder:
         for matcher in (self.exact, self.folded):
             for match_id, start, end in matcher(doc):
                 label, canonical, ambiguous = self.keys[vocab.strings[match_id]]
-                found.append(self._span(doc, start, end, label, canonical, "lexicon", ambiguous=ambiguous))
+                found.append(self._span(doc, start, end, label, canonical, LEXICON_SOURCE, ambiguous=ambiguous))
                 some_ambiguous = some_ambiguous or ambiguous
         text = doc_text(doc)
         found = list(self._molecular_forms(doc, found))
@@ -196,9 +198,12 @@ class EntityFinder:
     def _span(doc: Doc, start: int, end: int, label: str, canonical: str, source: str,
               candidate: bool = False, ambiguous: bool = False) -> Span:
         span = Span(doc, start, end, label=label, kb_id=canonical)
-        extension = span._  # (each ._ is a new object that reads the span's offsets)
-        extension.source = source
-        if candidate:  # extension defaults are None: set only what differs
+        if source == LEXICON_SOURCE and not candidate and not ambiguous:
+            return span  # (each ._ is a new object that reads the span's offsets, ~1 µs: made only when needed)
+        extension = span._
+        if source != LEXICON_SOURCE:  # extensions are set only where they differ from their defaults
+            extension.source = source
+        if candidate:
             extension.candidate = True
         if ambiguous:
             extension.reason = "ambiguous"
@@ -220,7 +225,7 @@ class EntityFinder:
                 while end < len(doc) and end - span.end < 3 and doc[end].text in (")", "(", span.kb_id_):
                     end += 1
                 if end < len(doc) and doc[end].text == "mRNA":
-                    yield self._span(doc, span.start, end + 1, "MARKER", transcript, "lexicon")
+                    yield self._span(doc, span.start, end + 1, "MARKER", transcript, LEXICON_SOURCE)
                     continue
             yield span
 
