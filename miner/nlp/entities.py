@@ -24,9 +24,11 @@ from spacy.util import filter_spans
 from miner.nlp.lexicon import Lexicon, load_lexicon
 from miner.nlp.patterns import CaselessPattern, has_needle, needles
 
-for _name in ("source", "candidate", "category", "reason"):
+LEXICON_SOURCE = "lexicon"
+"""The source of most entities: the default of ``Span._.source``, set only for the others."""
+for _name, _default in (("source", LEXICON_SOURCE), ("candidate", None), ("category", None), ("reason", None)):
     if not Span.has_extension(_name):
-        Span.set_extension(_name, default=None)
+        Span.set_extension(_name, default=_default)
 
 MIRNA = CaselessPattern(
     r"\b(?:hsa-)?(?:miR|microRNA|miRNA|mir)-?(\d+[a-z]?)(?:-(\d))?(?:-([35]p))?\b|\blet-7([a-z])?\b")
@@ -148,7 +150,7 @@ class EntityFinder:
         for matcher in (self.exact, self.folded):
             for match_id, start, end in matcher(doc):
                 label, canonical, ambiguous = self.keys[vocab.strings[match_id]]
-                found.append(self._span(doc, start, end, label, canonical, "lexicon", ambiguous=ambiguous))
+                found.append(self._span(doc, start, end, label, canonical, LEXICON_SOURCE, ambiguous=ambiguous))
                 some_ambiguous = some_ambiguous or ambiguous
         text = doc_text(doc)
         found = list(self._molecular_forms(doc, found))
@@ -162,7 +164,7 @@ class EntityFinder:
         abbreviations = ([(short, text[short.start_char : short.end_char], short._.long_form)
                           for short in doc._.abbreviations]  # each Span's ._ read once; its text sliced
                          if Doc.has_extension("abbreviations") else None)  # (Span.text makes a Token for each word)
-        found, abbreviation_rejects = self._apply_abbreviations(doc, text, found, abbreviations)
+        found, abbreviation_rejects = self._apply_abbreviations(doc, text, found, abbreviations, some_ambiguous)
         rejected.extend(abbreviation_rejects)
         found = list(self._named_by_short_form(doc, found))
         found.extend(self._candidates(doc, text, found))
@@ -196,9 +198,12 @@ class EntityFinder:
     def _span(doc: Doc, start: int, end: int, label: str, canonical: str, source: str,
               candidate: bool = False, ambiguous: bool = False) -> Span:
         span = Span(doc, start, end, label=label, kb_id=canonical)
-        extension = span._  # (each ._ is a new object that reads the span's offsets)
-        extension.source = source
-        if candidate:  # extension defaults are None: set only what differs
+        if source == LEXICON_SOURCE and not candidate and not ambiguous:
+            return span  # (each ._ is a new object that reads the span's offsets, ~1 µs: made only when needed)
+        extension = span._
+        if source != LEXICON_SOURCE:  # extensions are set only where they differ from their defaults
+            extension.source = source
+        if candidate:
             extension.candidate = True
         if ambiguous:
             extension.reason = "ambiguous"
@@ -220,7 +225,7 @@ class EntityFinder:
                 while end < len(doc) and end - span.end < 3 and doc[end].text in (")", "(", span.kb_id_):
                     end += 1
                 if end < len(doc) and doc[end].text == "mRNA":
-                    yield self._span(doc, span.start, end + 1, "MARKER", transcript, "lexicon")
+                    yield self._span(doc, span.start, end + 1, "MARKER", transcript, LEXICON_SOURCE)
                     continue
             yield span
 
@@ -328,17 +333,18 @@ class EntityFinder:
                     yield self._span(doc, ent.start, ent.end, "MARKER", canonical or ent.text, "model",
                                      candidate=canonical is None)
 
-    def _apply_abbreviations(self, doc: Doc, text: str, found: list[Span], abbreviations: Abbreviations | None
-                             ) -> tuple[list[Span], list[Span]]:
-        """Short forms defined in the abstract take the meaning of their long form."""
+    def _apply_abbreviations(self, doc: Doc, text: str, found: list[Span], abbreviations: Abbreviations | None,
+                             some_ambiguous: bool) -> tuple[list[Span], list[Span]]:
+        """Short forms defined in the abstract take the meaning of their long form (and are no longer ambiguous:
+        only spans made ambiguous have a reason to clear)."""
         if abbreviations is None:
             return found, []
         meaning: dict[str, tuple[str, str] | None] = {}
         for _, short_text, long_form in abbreviations:
             if short_text in meaning or long_form is None:
                 continue
-            meaning[short_text] = self._resolve(long_form, found)
-        for short_text in self._defined_otherwise(doc, found):
+            meaning[short_text] = self._resolve(text, long_form, found)
+        for short_text in self._defined_otherwise(doc, text, found):
             meaning.setdefault(short_text, ("OTHER", short_text))
         if not meaning:
             return found, []
@@ -348,23 +354,24 @@ class EntityFinder:
             if surface in meaning and span.label_ in ("MARKER", "CANCER"):
                 resolved = meaning[surface]
                 agrees = resolved == (span.label_, span.kb_id_) or (
-                    resolved is None and self._long_form_agrees(abbreviations, span))
+                    resolved is None and self._long_form_agrees(text, abbreviations, span, surface))
                 if not agrees:
                     span._.reason = "defined in this abstract as something else"
                     rejected.append(span)
                     continue
-                span._.reason = None
+                if some_ambiguous:
+                    span._.reason = None
             kept.append(span)
         known = {(s.start, s.end) for s in kept}
         biomarker_like: dict[str, bool] = {}  # a short form's, with its one definition: the same at each occurrence
-        for short, short_text, _ in abbreviations:
+        for short, short_text, long_form in abbreviations:
             resolved = meaning.get(short_text)
             if resolved and (short.start, short.end) not in known:
                 label, canonical = resolved
                 kept.append(self._span(doc, short.start, short.end, label, canonical, "abbreviation"))
             elif resolved is None and (short.start, short.end) not in known:
                 if short_text not in biomarker_like:
-                    biomarker_like[short_text] = self._biomarker_like(short)
+                    biomarker_like[short_text] = self._biomarker_like(text, short_text, long_form)
                 if biomarker_like[short_text]:
                     kept.append(self._span(doc, short.start, short.end, "MARKER", short_text, "abbreviation",
                                            candidate=True))
@@ -385,7 +392,7 @@ class EntityFinder:
                     span = self._span(doc, span.start, span.end, "MARKER", short.kb_id_, span._.source)
             yield span
 
-    def _defined_otherwise(self, doc: Doc, found: list[Span]) -> set[str]:
+    def _defined_otherwise(self, doc: Doc, text: str, found: list[Span]) -> set[str]:
         """Marker short forms in brackets after words that share nothing with the marker's names:
         'chemotherapy (CTX)' defines CTX as something else (scispacy pairs only letter-matching forms)."""
         defined = set()
@@ -398,13 +405,13 @@ class EntityFinder:
             before = doc[max(0, span.start - 5) : span.start - 1]
             if any(s.start < span.start - 1 and s.end > before.start and s.kb_id_ == span.kb_id_ for s in found):
                 continue
-            words = _words(before.text)
+            words = _words(text[before.start_char : before.end_char])
             if words and not words & self._name_words(span.kb_id_) and not any(w in MEASURE_WORDS for w in words):
                 defined.add(texts[span.start])  # (a one-token span)
         return defined
 
-    def _resolve(self, long_form: Span, found: list[Span]) -> tuple[str, str] | None:
-        long_text = long_form.text
+    def _resolve(self, text: str, long_form: Span, found: list[Span]) -> tuple[str, str] | None:
+        long_text = text[long_form.start_char : long_form.end_char]  # (Span.text makes a Token for each word)
         direct = self.lexicon.marker_for(long_text)
         if direct:
             return ("MARKER", direct)
@@ -419,27 +426,28 @@ class EntityFinder:
                 return (best.label_, best.kb_id_)
         return None
 
-    def _long_form_agrees(self, abbreviations: Abbreviations, span: Span) -> bool:
-        """An unresolved definition still fits the marker when it shares the marker's words."""
+    def _long_form_agrees(self, text: str, abbreviations: Abbreviations, span: Span, surface: str) -> bool:
+        """An unresolved definition still fits the marker (its text in the abstract: ``surface``) when it
+        shares the marker's words."""
         if span.label_ != "MARKER":
             return False
-        long_form = next((long for _, short_text, long in abbreviations if short_text == span.text), None)
+        long_form = next((long for _, short_text, long in abbreviations if short_text == surface), None)
         if long_form is None:
             return False
-        return bool(self._name_words(span.kb_id_) & _words(long_form.text))
+        return bool(self._name_words(span.kb_id_) & _words(text[long_form.start_char : long_form.end_char]))
 
     def _name_words(self, canonical: str) -> set[str]:
         """The words of all a lexicon marker's names (none for a marker the lexicon lacks)."""
         marker = self.lexicon.markers.get(canonical)
         return set().union(*map(_words, marker.synonyms)) if marker else set()
 
-    def _biomarker_like(self, short: Span) -> bool:
-        long_form = short._.long_form.text.lower()
-        if re.search(r"risk[- ]factors?|\bscores?\b|\bindex\b|\bmodel\b|number[- ]of", long_form):
+    def _biomarker_like(self, text: str, short_text: str, long_form: Span) -> bool:
+        long_text = text[long_form.start_char : long_form.end_char].lower()
+        if re.search(r"risk[- ]factors?|\bscores?\b|\bindex\b|\bmodel\b|number[- ]of", long_text):
             return False  # a clinical score or model, not a molecule
-        return bool(SYMBOL.match(short.text)) and short.text not in self.lexicon.not_markers and bool(re.search(
+        return bool(SYMBOL.match(short_text)) and short_text not in self.lexicon.not_markers and bool(re.search(
             r"protein|factor|ligand|receptor|antigen|kinase|peptide|hormone|enzyme|inhibitor|rna\b|dna\b|"
-            r"microrna|chemokine|interleukin|cytokine|globulin|collagen|telopeptide|phosphatase", long_form))
+            r"microrna|chemokine|interleukin|cytokine|globulin|collagen|telopeptide|phosphatase", long_text))
 
     def _candidates(self, doc: Doc, text: str, found: list[Span]) -> Iterable[Span]:
         """Gene/protein symbols in biomarker position: 'serum X levels', 'circulating X'."""

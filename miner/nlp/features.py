@@ -30,31 +30,79 @@ RuleScores = dict[tuple[str, str, str], float]
 
 
 def featurize(view: AbstractView) -> list[tuple[Candidate, dict[str, float]]]:
-    """Every candidate of an abstract with its features."""
+    """Every candidate of an abstract with its features. What depends only on the use or only on the
+    marker is read once per abstract or marker (``_UseContext``, ``_MarkerContext``); a candidate's
+    features are then set from those, the use-crossed names built as ``prefix + name``."""
+    found = candidates(view)
+    if not found:
+        return []
     rules = {(r.marker, r.cancer, r.use): r.confidence for r in view.rules.relations}
     cue_sentences = {u: [s for s in view.sentences if u in s.uses] for u in USES}
+    uses = {u: _UseContext(view, u, cue_sentences, rules) for u in USES}
     cancer_counts = Counter(c for s in view.sentences for c in s.cancers)
-    marker_cache: dict[str, tuple[dict[str, float], list[Sentence], list[Sentence]]] = {}
+    marker_cache: dict[str, _MarkerContext] = {}
     cancer_cache: dict[tuple[str, str], dict[str, float]] = {}  # the same for each use
     out = []
     n_markers = len(view.measured)
-    for candidate in candidates(view):
+    for candidate in found:
         if candidate.marker not in marker_cache:
-            marker_cache[candidate.marker] = _marker_features(view, candidate.marker, n_markers, rules)
-        marker, direct, grouped = marker_cache[candidate.marker]
+            marker_cache[candidate.marker] = _MarkerContext(view, candidate.marker, n_markers, rules)
+        marker = marker_cache[candidate.marker]
         use = candidate.use
+        prefix = uses[use].prefix
         features: dict[str, float] = {f"use:{use}": 1.0}
-        for name, value in marker.items():
+        for name, value in marker.features.items():
             features[name] = value
-            features[f"{use}|{name}"] = value
-        for name, value in _use_features(view, candidate, direct, grouped, cue_sentences, rules).items():
-            features[f"{use}|{name}"] = value
+            features[prefix + name] = value
+        _set_use_features(features, uses[use], marker, candidate, rules)
         if (candidate.marker, candidate.cancer) not in cancer_cache:
             cancer_cache[(candidate.marker, candidate.cancer)] = _cancer_features(
-                view, candidate, direct, grouped, cancer_counts, rules)
+                view, candidate, marker.direct, marker.grouped, cancer_counts, rules)
         features.update(cancer_cache[(candidate.marker, candidate.cancer)])
         out.append((candidate, features))
     return out
+
+
+class _MarkerContext:
+    """What a marker's candidates share: its features (crossed with each use by ``featurize``), the
+    sentences that name it or reach it through a group phrase, and each sentence's feature names."""
+
+    def __init__(self, view: AbstractView, marker: str, n_markers: int, rules: RuleScores) -> None:
+        self.features, self.direct, self.grouped = _marker_features(view, marker, n_markers, rules)
+        self.notes = [_sentence_notes("cue", s) for s in self.direct]
+        self.notes += [_sentence_notes("group_cue", s) for s in self.grouped]
+        self.roles = {s.role for s in self.direct} | {s.role for s in self.grouped}
+        self.reported = bool(self.roles & {"result", "conclusion"})
+        self.cued = [s.uses for s in self.direct + self.grouped if s.uses]
+        self.ruled_uses = {u for m, _, u in rules if m == marker}
+
+
+class _UseContext:
+    """What a use's candidates share in an abstract: the crossed names' prefix, the abstract's cues for the
+    use (crossed features), its aim or title, and the abstract's designs."""
+
+    def __init__(self, view: AbstractView, use: str, cue_sentences: dict[str, list[Sentence]],
+                 rules: RuleScores) -> None:
+        self.use = use
+        self.prefix = prefix = f"{use}|"
+        sentences = cue_sentences[use]
+        cues: dict[str, float] = {}
+        for s in sentences:
+            if s.role in EVIDENCE_ROLES:
+                cues[f"{prefix}abstract_cue@{s.role}"] = 1.0
+        cues[f"{prefix}abstract_cue:sentences"] = math.log1p(len(sentences))
+        counts = {u: len(cue_sentences[u]) for u in USES}
+        if counts[use]:
+            cues[f"{prefix}abstract_cue:share"] = counts[use] / sum(counts.values())
+            if counts[use] == max(counts.values()):
+                cues[f"{prefix}abstract_cue:top"] = 1.0
+        self.abstract_cues = cues
+        aim_or_title = [s for s in sentences if s.role in ("title", "objective")]
+        self.aim = bool(aim_or_title)
+        self.generic_aim = self.aim and not any(s.markers for s in aim_or_title)
+        self.reported_designs = [f"{prefix}reported&{flag}" for flag in view.flags if flag.startswith("design.")]
+        self.serial_on_treatment = {"design.serial", "design.treatment"} <= view.flags
+        self.ruled = any(u == use for _, _, u in rules)
 
 
 def _marker_features(view: AbstractView, marker: str, n_markers: int,
@@ -103,77 +151,74 @@ def _only_a_correlate(sentence: Sentence, marker: str) -> bool:
         m.span.start_char < at for m in sentence.markers if m.marker != marker)
 
 
-def _use_features(view: AbstractView, candidate: Candidate, direct: list[Sentence], grouped: list[Sentence],
-                  cue_sentences: dict[str, list[Sentence]], rules: RuleScores) -> dict[str, float]:
-    use = candidate.use
-    features: dict[str, float] = {}
-    for kind, sentences in (("cue", direct), ("group_cue", grouped)):
-        for s in sentences:
-            if use in s.uses:
-                features[f"{kind}@{s.role}"] = 1.0
-                if "finding.refutes" in s.flags:
-                    features[f"{kind}:refuted"] = 1.0
-                if "grammar.statistics" in s.flags:
-                    features[f"{kind}:statistics"] = 1.0
-                if "sentence.treatment_effect" in s.flags:
-                    features[f"{kind}:treatment_effect"] = 1.0
-            elif s.uses and s.role in EVIDENCE_ROLES:
-                features[f"{kind}:other_use@{s.role}"] = 1.0
-            if "grammar.timepoints" in s.flags:
-                features[f"{kind}:timepoints"] = 1.0
-                if "grammar.on_treatment" in s.flags:
-                    features[f"{kind}:timepoints_on_treatment"] = 1.0
-            if s.role in ("result", "conclusion"):
-                if "grammar.comparison" in s.flags:
-                    features[f"{kind}:comparison"] = 1.0
-                if "context.bone" in s.flags:
-                    features[f"{kind}:bone"] = 1.0
-                    if s.flags & {"grammar.comparison", "grammar.up", "grammar.down"}:
-                        features[f"{kind}:bone_comparison"] = 1.0
-                if "finding.refutes" in s.flags:
-                    features[f"{kind}:refutes_in_result"] = 1.0
-                if "grammar.change" in s.flags:
-                    features[f"{kind}:change"] = 1.0
-                    if s.flags & {"grammar.timepoints", "grammar.on_treatment"}:
-                        features[f"{kind}:change_over_time"] = 1.0
-    for s in cue_sentences[use]:
-        if s.role in EVIDENCE_ROLES:
-            features[f"abstract_cue@{s.role}"] = 1.0
-    features["abstract_cue:sentences"] = math.log1p(len(cue_sentences[use]))
-    counts = {u: len(cue_sentences[u]) for u in USES}
-    if counts[use]:
-        features["abstract_cue:share"] = counts[use] / sum(counts.values())
-        if counts[use] == max(counts.values()):
-            features["abstract_cue:top"] = 1.0
-    with_uses = [s for s in direct + grouped if s.uses]
-    if with_uses:
-        features["cue:share"] = sum(1 for s in with_uses if use in s.uses) / len(with_uses)
-    roles = {s.role for s in direct} | {s.role for s in grouped}
-    reported = bool(roles & {"result", "conclusion"})
-    aim_or_title = [s for s in cue_sentences[use] if s.role in ("title", "objective")]
-    if aim_or_title and reported:
-        features["aim_use:marker_reported"] = 1.0
-    if aim_or_title and roles & {"methods"}:
-        features["aim_use:marker_measured"] = 1.0
-    if aim_or_title and not any(s.markers for s in aim_or_title):
-        features["aim_use:generic"] = 1.0
-        if roles:
-            features["aim_use:generic_marker_seen"] = 1.0
-    for flag in view.flags:
-        if flag.startswith("design.") and reported:
-            features[f"reported&{flag}"] = 1.0
-    if roles and {"design.serial", "design.treatment"} <= view.flags:
-        features["serial_on_treatment"] = 1.0
+def _sentence_notes(kind: str, s: Sentence) -> tuple[dict[str, list[str]], list[str], list[str], list[str]]:
+    """A marker's sentence's use features (``kind``: 'cue' where it names the marker, 'group_cue' where a
+    group phrase reaches it): its cues, and the names set when it has a cue for the use, when it has cues
+    for other uses only, and for any use."""
+    flags = s.flags
+    hit = [f"{kind}@{s.role}"]
+    if "finding.refutes" in flags:
+        hit.append(f"{kind}:refuted")
+    if "grammar.statistics" in flags:
+        hit.append(f"{kind}:statistics")
+    if "sentence.treatment_effect" in flags:
+        hit.append(f"{kind}:treatment_effect")
+    other = [f"{kind}:other_use@{s.role}"] if s.uses and s.role in EVIDENCE_ROLES else []
+    always = []
+    if "grammar.timepoints" in flags:
+        always.append(f"{kind}:timepoints")
+        if "grammar.on_treatment" in flags:
+            always.append(f"{kind}:timepoints_on_treatment")
+    if s.role in ("result", "conclusion"):
+        if "grammar.comparison" in flags:
+            always.append(f"{kind}:comparison")
+        if "context.bone" in flags:
+            always.append(f"{kind}:bone")
+            if flags & {"grammar.comparison", "grammar.up", "grammar.down"}:
+                always.append(f"{kind}:bone_comparison")
+        if "finding.refutes" in flags:
+            always.append(f"{kind}:refutes_in_result")
+        if "grammar.change" in flags:
+            always.append(f"{kind}:change")
+            if flags & {"grammar.timepoints", "grammar.on_treatment"}:
+                always.append(f"{kind}:change_over_time")
+    return s.uses, hit, other, always
+
+
+def _set_use_features(features: dict[str, float], context: _UseContext, marker: _MarkerContext,
+                      candidate: Candidate, rules: RuleScores) -> None:
+    """Add the candidate's features of its use, crossed with the use (the abstract's flags, crossed, come
+    with the marker's features)."""
+    use, prefix = context.use, context.prefix
+    for uses, hit, other, always in marker.notes:
+        for name in hit if use in uses else other:
+            features[prefix + name] = 1.0
+        for name in always:
+            features[prefix + name] = 1.0
+    features.update(context.abstract_cues)
+    if marker.cued:
+        features[f"{prefix}cue:share"] = sum(1 for uses in marker.cued if use in uses) / len(marker.cued)
+    if context.aim:
+        if marker.reported:
+            features[f"{prefix}aim_use:marker_reported"] = 1.0
+        if "methods" in marker.roles:
+            features[f"{prefix}aim_use:marker_measured"] = 1.0
+        if context.generic_aim:
+            features[f"{prefix}aim_use:generic"] = 1.0
+            if marker.roles:
+                features[f"{prefix}aim_use:generic_marker_seen"] = 1.0
+    if marker.reported:
+        for name in context.reported_designs:
+            features[name] = 1.0
+    if marker.roles and context.serial_on_treatment:
+        features[f"{prefix}serial_on_treatment"] = 1.0
     if (candidate.marker, candidate.cancer, use) in rules:
-        features["rules:relation"] = 1.0
-        features["rules:confidence"] = rules[(candidate.marker, candidate.cancer, use)]
-    elif any(m == candidate.marker and u == use for m, _, u in rules):
-        features["rules:marker_use"] = 1.0
-    if any(u == use for _, _, u in rules):
-        features["rules:use"] = 1.0
-    for flag in view.flags:
-        features[f"abstract:{flag}"] = 1.0
-    return features
+        features[f"{prefix}rules:relation"] = 1.0
+        features[f"{prefix}rules:confidence"] = rules[(candidate.marker, candidate.cancer, use)]
+    elif use in marker.ruled_uses:
+        features[f"{prefix}rules:marker_use"] = 1.0
+    if context.ruled:
+        features[f"{prefix}rules:use"] = 1.0
 
 
 def _cancer_features(view: AbstractView, candidate: Candidate, direct: list[Sentence], grouped: list[Sentence],

@@ -35,8 +35,10 @@ class CaselessPattern:
 
     @cached_property
     def at_words(self) -> re.Pattern[str] | None:
-        """A pattern's own ``word_start_search``, if it has one (not a combined pattern's: its parts')."""
-        return word_start_search(without_groups(self.folded.pattern)) if self.folded and self._alone else None
+        """A pattern's own ``word_start_search``, if it has one; a combined pattern's only when it is its one part
+        (the cues of most uses: their cue lists are then read from word starts too), else its parts'."""
+        alone = self._alone or len(self.parts) == 1
+        return word_start_search(without_groups(self.folded.pattern)) if self.folded and alone else None
 
     def occurs(self, text: str) -> bool:
         """Whether the pattern matches anywhere in the text. A combined pattern is searched as its parts one
