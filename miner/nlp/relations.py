@@ -18,6 +18,7 @@ from typing import NamedTuple
 
 from spacy.tokens import Doc, Span
 
+from miner.nlp.entities import ENTITY_SPANS
 from miner.nlp.lexicon import USES, Lexicon
 
 ROLE_CONFIDENCE = {"title": 0.7, "objective": 0.6, "result": 0.75, "conclusion": 0.85}
@@ -150,8 +151,8 @@ def abstract_cues(lexicon: Lexicon) -> tuple[tuple[str, str], ...]:
 
 
 def sorted_entities(doc: Doc) -> list[Entity]:
-    """The document's entities in order (each read of ``doc.spans`` makes new Span objects: read once)."""
-    return sorted(map(_entity, doc.spans["entities"]), key=attrgetter("start"))
+    """The document's entities in order, from the Spans the entity finder left (``ENTITY_SPANS``)."""
+    return sorted(map(_entity, doc.user_data.pop(ENTITY_SPANS)), key=attrgetter("start"))
 
 
 def _entity(span: Span) -> Entity:
