@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import pytest
 from spacy.language import Language
+from spacy.tokens import Doc
 
 from miner.nlp.entities import CANDIDATE_POSITION
 from miner.nlp.patterns import CaselessPattern
@@ -135,6 +136,15 @@ def test_the_soluble_receptor_written_after_its_ligand_is_the_receptor(nlp: Lang
 def test_hypercalcaemia_is_a_condition_not_a_calcium_measurement(nlp: Language) -> None:
     found = entities(nlp, "SREs included hypercalcemia (2%); serum calcium was higher in men with bone metastases.")
     assert [f[0] for f in found if f[1] == "MARKER"] == ["serum calcium"]
+
+
+def test_the_entity_finders_output_can_be_serialised(nlp: Language) -> None:
+    doc = nlp.make_doc("Serum CTX (C-terminal telopeptide) was higher in breast cancer with bone metastases.")
+    with nlp.select_pipes(disable=["miner_relations"]):  # what a worker process would send back
+        doc = nlp(doc)
+    restored = Doc(nlp.vocab).from_bytes(doc.to_bytes())
+    assert [(s.text, s.kb_id_) for s in restored.spans["entities"]] == [("Serum CTX", "CTX"),
+                                                                        ("breast cancer", "breast")]
 
 
 def test_mirna_family_patterns(nlp: Language) -> None:

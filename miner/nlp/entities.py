@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
+from operator import attrgetter
+from typing import NamedTuple
 
 from spacy.attrs import IDX, LENGTH
 from spacy.language import Language
@@ -80,9 +82,29 @@ def token_texts(doc: Doc) -> list[str]:
 
 
 TOKEN_TEXTS = "token_texts"
-ENTITY_SPANS = "entity_spans"
-"""The entity finder's Spans, also left in ``doc.user_data`` for the relation finder, which takes them out:
+ENTITIES = "entities"
+"""``doc.user_data`` key of the entities as plain records, in order (``Entity``), beside ``doc.spans["entities"]``:
 each read of ``doc.spans`` makes new Span objects (about 10 µs each)."""
+
+
+class Entity(NamedTuple):
+    """An entity, as the rules and the scorer read it (plain values: each Span attribute read is a call, and each
+    ``._`` read makes an object)."""
+
+    label: str
+    kb_id: str
+    start: int
+    end: int
+    start_char: int
+    end_char: int
+    candidate: bool
+    """A marker the lexicon lacks."""
+
+
+def _entity(span: Span) -> Entity:
+    label = span.label_
+    return Entity(label, span.kb_id_, span.start, span.end, span.start_char, span.end_char,
+                  label == "MARKER" and bool(span._.candidate))
 Abbreviations = list[tuple[Span, str, Span | None]]
 """Each occurrence of a defined short form, with its text and its definition's Span."""
 
@@ -178,7 +200,8 @@ class EntityFinder:
             kept = found
         kept, in_ratios = self._ratios(text, filter_spans(kept))
         rejected.extend(in_ratios)
-        doc.spans["entities"] = doc.user_data[ENTITY_SPANS] = kept
+        doc.spans["entities"] = kept
+        doc.user_data[ENTITIES] = sorted(map(_entity, kept), key=attrgetter("start"))
         doc.spans["rejected"] = rejected
         doc.user_data.pop(TOKEN_TEXTS, None)
         if abbreviations is not None:

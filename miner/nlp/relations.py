@@ -13,12 +13,10 @@ import re
 from bisect import bisect_left
 from collections import Counter
 from dataclasses import dataclass, field
-from operator import attrgetter
-from typing import NamedTuple
 
 from spacy.tokens import Doc, Span
 
-from miner.nlp.entities import ENTITY_SPANS
+from miner.nlp.entities import ENTITIES, Entity
 from miner.nlp.lexicon import USES, Lexicon
 
 ROLE_CONFIDENCE = {"title": 0.7, "objective": 0.6, "result": 0.75, "conclusion": 0.85}
@@ -87,21 +85,6 @@ Roles = list[tuple[Span, str, str]]
 """Each sentence of a document with its role and text."""
 
 
-class Entity(NamedTuple):
-    """An entity with what the rules read of its Span, read once (each Span attribute read is a call, and
-    each ``._`` read makes an object)."""
-
-    span: Span
-    label: str
-    kb_id: str
-    start: int
-    end: int
-    start_char: int
-    end_char: int
-    candidate: bool
-    """A marker the lexicon lacks."""
-
-
 @dataclass
 class MarkerMention:
     marker: str
@@ -109,7 +92,7 @@ class MarkerMention:
     category: str
     candidate: bool
     span: Entity
-    """The mention itself, with its offsets (its Span is ``span.span``)."""
+    """The mention itself: its label and offsets."""
 
 
 @dataclass
@@ -151,14 +134,8 @@ def abstract_cues(lexicon: Lexicon) -> tuple[tuple[str, str], ...]:
 
 
 def sorted_entities(doc: Doc) -> list[Entity]:
-    """The document's entities in order, from the Spans the entity finder left (``ENTITY_SPANS``)."""
-    return sorted(map(_entity, doc.user_data.pop(ENTITY_SPANS)), key=attrgetter("start"))
-
-
-def _entity(span: Span) -> Entity:
-    label = span.label_
-    return Entity(span, label, span.kb_id_, span.start, span.end, span.start_char, span.end_char,
-                  label == "MARKER" and bool(span._.candidate))
+    """The document's entities in order, as the entity finder left them (``ENTITIES``)."""
+    return doc.user_data[ENTITIES]
 
 
 def sentence_roles(doc: Doc, lexicon: Lexicon, title_end: int, doc_text: str) -> Roles:
@@ -310,8 +287,8 @@ def _design_relations(title: str, lexicon: Lexicon, sentences: list[SentenceRead
         for marker in (e for e in entities if e.label == "MARKER" and sent.start <= e.start < sent.end):
             if marker.candidate:
                 continue
-            mention = MarkerMention(marker.kb_id, marker.span.text, marker_category(lexicon, marker.kb_id), False,
-                                    marker)
+            surface = sent_text[marker.start_char - sent.start_char : marker.end_char - sent.start_char]
+            mention = MarkerMention(marker.kb_id, surface, marker_category(lexicon, marker.kb_id), False, marker)
             for cancer in cancers:
                 relations.append(Relation(
                     marker=mention.marker, marker_surface=mention.surface, category=mention.category,
