@@ -24,6 +24,7 @@ from miner.nlp.relations import (
     SentenceReading,
     abstract_cues,
     common_sample,
+    speaks_of_bone_involvement,
     study_cancers,
 )
 
@@ -69,6 +70,8 @@ class AbstractView:
     """The sample the abstract names most."""
     text: str = ""
     title_end: int = 0
+    bone_involvement: bool = True
+    """Whether the abstract speaks of bone involvement by a cancer (``speaks_of_bone_involvement``)."""
 
 
 @dataclass(frozen=True)
@@ -111,7 +114,8 @@ def read_abstract(entities: list[Entity], lexicon: Lexicon, title_end: int, text
     if lexicon.has("grammar", "compares_groups", text):
         abstract_flags.add("design.compares_groups")
     return AbstractView(sentences, measured, study_cancers(entities, title_end), frozenset(abstract_flags), rules,
-                        common_sample(entities, text), text, title_end)
+                        common_sample(entities, text), text, title_end,
+                        speaks_of_bone_involvement(lexicon, text, entities))
 
 
 def _resolve_groups(sentences: list[Sentence], measured: dict[str, MarkerMention], lexicon: Lexicon) -> None:
@@ -156,11 +160,9 @@ def _group_covers(group: str, mention: MarkerMention) -> bool:
 
 def candidates(view: AbstractView) -> list[Candidate]:
     """Every (marker, cancer, use) the abstract could support: none in an abstract that never speaks of
-    bone involvement by a cancer (metastasis to bone or bone marrow, or the bone disease of myeloma: bone
-    turnover in osteoporosis or in treatment-induced bone loss is not it), as for the hand rules."""
+    bone involvement by a cancer (``speaks_of_bone_involvement``, as for the hand rules)."""
     found: list[Candidate] = []
-    if "bone" not in view.flags and not (
-            "bone_disease" in view.flags and any("multiple_myeloma" in s.cancers for s in view.sentences)):
+    if not view.bone_involvement:
         return found
     for marker in view.measured:
         cancers = list(view.study_cancers)

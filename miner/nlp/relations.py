@@ -133,6 +133,13 @@ def abstract_cues(lexicon: Lexicon) -> tuple[tuple[str, str], ...]:
             *(("design", name) for name in lexicon.cues.get("design", {})))
 
 
+def speaks_of_bone_involvement(lexicon: Lexicon, text: str, entities: list[Entity]) -> bool:
+    """Whether an abstract speaks of bone involvement by a cancer: metastasis to bone or bone marrow, or the bone
+    disease of myeloma (bone turnover in osteoporosis or in treatment-induced bone loss is not it)."""
+    return lexicon.has("context", "bone", text) or (
+        lexicon.has("grammar", "bone_disease", text) and any(e.kb_id == "multiple_myeloma" for e in entities))
+
+
 def sorted_entities(doc: Doc) -> list[Entity]:
     """The document's entities in order, as the entity finder left them (``ENTITIES``)."""
     return doc.user_data[ENTITIES]
@@ -204,9 +211,7 @@ def find_relations(entities: list[Entity], lexicon: Lexicon, title_end: int, tex
     """The relations the hand rules find in one analysed abstract: its entities (``sorted_entities``), its
     text (``doc.text``) and its sentences (``read_sentences``)."""
     lexicon.read_ahead(abstract_cues(lexicon), text)
-    if not lexicon.has("context", "bone", text) and not (
-        lexicon.has("grammar", "bone_disease", text) and any(e.kb_id == "multiple_myeloma" for e in entities)
-    ):
+    if not speaks_of_bone_involvement(lexicon, text, entities):
         return Extraction([], [], quiet_reason="no bone-metastasis context in this abstract")
     compares_groups = lexicon.has("grammar", "compares_groups", text)
     review = lexicon.has("grammar", "review", text[:title_end])
