@@ -1,7 +1,8 @@
 """Benchmark: extraction throughput, abstracts per second, on one core and with n_process=2, and the
 full pipeline's speed as a ratio of scispacy's tokenizer alone on the same abstracts (measured in the
 same run, alternately, three times each; the best of each, as timeit does, so that machine noise
-cancels). Uses the dev abstracts in ../shared when present (real text), else synthetic ones.
+weighs less). The --n-process 2 figure is one run. Uses the dev abstracts in ../shared when present
+(real text), else synthetic ones.
 python3 bench/extract.py [COPIES]"""
 
 from __future__ import annotations

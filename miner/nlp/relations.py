@@ -116,7 +116,8 @@ SENTENCE_FLAGS = (
     ("grammar", "up"), ("grammar", "down"), ("grammar", "change"), ("grammar", "timepoints"),
     ("grammar", "on_treatment"),
 )
-"""Cue groups read in every sentence that names or reaches a marker; its flags are the names of those it holds."""
+"""Cue groups whose names become the flags of a sentence that names or reaches a marker (read ahead in every
+sentence with its other cue kinds, ``sentence_cues``)."""
 
 
 def sentence_cues(lexicon: Lexicon) -> tuple[tuple[str, str], ...]:
