@@ -143,7 +143,7 @@ def _resolve_groups(sentences: list[Sentence], measured: dict[str, MarkerMention
             cut = EXCEPT.search(sentence.text)
             if cut:
                 after = sentence.start + cut.end()
-                sentence.excluded = frozenset(m.marker for m in sentence.markers if m.span.start_char >= after)
+                sentence.excluded = frozenset(m.marker for m in sentence.markers if m.entity.start_char >= after)
 
 
 def _group_covers(group: str, mention: MarkerMention) -> bool:

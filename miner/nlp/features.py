@@ -129,7 +129,7 @@ def _marker_features(view: AbstractView, marker: str, n_markers: int,
     if excluded:
         features["marker:excepted"] = 1.0
     reporting = [s for s in direct if s.role in ("result", "conclusion")]
-    if any(min(s.markers, key=lambda m: m.span.start_char).marker == marker for s in reporting):
+    if any(min(s.markers, key=lambda m: m.entity.start_char).marker == marker for s in reporting):
         features["marker:leads_a_result"] = 1.0
     if reporting and all(_only_a_correlate(s, marker) for s in reporting):
         features["marker:only_a_correlate"] = 1.0
@@ -146,9 +146,9 @@ def _only_a_correlate(sentence: Sentence, marker: str) -> bool:
     at = sentence.correlate_end
     if at is None:
         return False
-    mine = [m.span.start_char for m in sentence.markers if m.marker == marker]
+    mine = [m.entity.start_char for m in sentence.markers if m.marker == marker]
     return all(start >= at for start in mine) and any(
-        m.span.start_char < at for m in sentence.markers if m.marker != marker)
+        m.entity.start_char < at for m in sentence.markers if m.marker != marker)
 
 
 def _sentence_notes(kind: str, s: Sentence) -> tuple[dict[str, list[str]], list[str], list[str], list[str]]:

@@ -91,7 +91,7 @@ class MarkerMention:
     surface: str
     category: str
     candidate: bool
-    span: Entity
+    entity: Entity
     """The mention itself: its label and offsets."""
 
 
@@ -252,7 +252,7 @@ def find_relations(entities: list[Entity], lexicon: Lexicon, title_end: int, tex
             0.1 if lexicon.has("grammar", "statistics", sent_text) else 0.0), 1.0), 2)
         made = []
         for marker in markers:
-            segment = segment_at(lexicon, sent_text, marker.span.start_char - sent.start_char)
+            segment = segment_at(lexicon, sent_text, marker.entity.start_char - sent.start_char)
             finding, direction = finding_of(lexicon, segment), direction_of(lexicon, segment)
             sample = sample_of(marker, reading.samples, usual_sample)
             for cancer in targets:
@@ -376,7 +376,7 @@ def sample_of(marker: MarkerMention, samples: list[Entity], abstract_sample: str
     if first_word in SAMPLE_WORDS:
         return SAMPLE_WORDS[first_word]
     if samples:
-        start = marker.span.start
+        start = marker.entity.start
         nearest = min(samples, key=lambda s: abs(s.start - start))
         return nearest.kb_id
     if abstract_sample:

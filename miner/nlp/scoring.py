@@ -133,8 +133,8 @@ def _relation(view: AbstractView, lexicon: Lexicon, candidate: Candidate, probab
                   if (r.marker, r.cancer, r.use) == (candidate.marker, candidate.cancer, candidate.use)), None)
     if ruled is not None:
         return replace(ruled, confidence=round(probability, 3))
-    in_sentence = sentence.start <= mention.span.start_char < sentence.end  # not when reached by a group
-    part = segment_at(lexicon, sentence.text, mention.span.start_char - sentence.start if in_sentence else 0)
+    in_sentence = sentence.start <= mention.entity.start_char < sentence.end  # not when reached by a group
+    part = segment_at(lexicon, sentence.text, mention.entity.start_char - sentence.start if in_sentence else 0)
     cues = sentence.uses.get(candidate.use, [])
     group = sentence.groups.get(candidate.marker)
     return Relation(
