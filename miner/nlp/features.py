@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from typing import NamedTuple
 
 from miner.nlp.candidates import AbstractView, Candidate, Sentence, candidates
 from miner.nlp.lexicon import USES
@@ -69,8 +70,8 @@ class _MarkerContext:
 
     def __init__(self, view: AbstractView, marker: str, n_markers: int, rules: RuleScores) -> None:
         self.features, self.direct, self.grouped = _marker_features(view, marker, n_markers, rules)
-        self.notes = [_sentence_notes("cue", s) for s in self.direct]
-        self.notes += [_sentence_notes("group_cue", s) for s in self.grouped]
+        self.sentences = [_sentence_names("cue", s) for s in self.direct]
+        self.sentences += [_sentence_names("group_cue", s) for s in self.grouped]
         self.roles = {s.role for s in self.direct} | {s.role for s in self.grouped}
         self.reported = bool(self.roles & {"result", "conclusion"})
         self.cued = [s.uses for s in self.direct + self.grouped if s.uses]
@@ -151,10 +152,22 @@ def _only_a_correlate(sentence: Sentence, marker: str) -> bool:
         m.entity.start_char < at for m in sentence.markers if m.marker != marker)
 
 
-def _sentence_notes(kind: str, s: Sentence) -> tuple[dict[str, list[str]], list[str], list[str], list[str]]:
+class SentenceNames(NamedTuple):
+    """The use features one of a marker's sentences sets, by name (before they are crossed with the use)."""
+
+    uses: dict[str, list[str]]
+    """The sentence's cues, by use."""
+    hit: list[str]
+    """Set for a use the sentence has a cue for."""
+    other_use: list[str]
+    """Set for a use it has no cue for, when it has cues for others."""
+    always: list[str]
+    """Set for any use."""
+
+
+def _sentence_names(kind: str, s: Sentence) -> SentenceNames:
     """A marker's sentence's use features (``kind``: 'cue' where it names the marker, 'group_cue' where a
-    group phrase reaches it): its cues, and the names set when it has a cue for the use, when it has cues
-    for other uses only, and for any use."""
+    group phrase reaches it)."""
     flags = s.flags
     hit = [f"{kind}@{s.role}"]
     if "finding.refutes" in flags:
@@ -182,7 +195,7 @@ def _sentence_notes(kind: str, s: Sentence) -> tuple[dict[str, list[str]], list[
             always.append(f"{kind}:change")
             if flags & {"grammar.timepoints", "grammar.on_treatment"}:
                 always.append(f"{kind}:change_over_time")
-    return s.uses, hit, other, always
+    return SentenceNames(s.uses, hit, other, always)
 
 
 def _set_use_features(features: dict[str, float], context: _UseContext, marker: _MarkerContext,
@@ -190,7 +203,7 @@ def _set_use_features(features: dict[str, float], context: _UseContext, marker: 
     """Add the candidate's features of its use, crossed with the use (the abstract's flags, crossed, come
     with the marker's features)."""
     use, prefix = context.use, context.prefix
-    for uses, hit, other, always in marker.notes:
+    for uses, hit, other, always in marker.sentences:
         for name in hit if use in uses else other:
             features[prefix + name] = 1.0
         for name in always:
