@@ -97,7 +97,7 @@ def read_abstract(entities: list[Entity], lexicon: Lexicon, title_end: int, text
             samples=reading.samples))
     _resolve_groups(sentences, measured, lexicon)
     for sentence in sentences:  # flags are read where a marker is named or reached
-        if len({m.marker for m in sentence.markers}) > 1 and (
+        if len(sentence.named) > 1 and (
                 span := lexicon.first_cue_span("grammar", "correlate", sentence.text)):
             sentence.correlate_end = sentence.start + span[1]
         if sentence.markers or sentence.groups:

@@ -290,11 +290,9 @@ def _design_relations(title: str, lexicon: Lexicon, sentences: list[SentenceRead
         sent, sent_text = reading.sent, reading.text
         if reading.role != "methods" or not lexicon.has("grammar", "measured", sent_text):
             continue
-        for marker in (e for e in entities if e.label == "MARKER" and sent.start <= e.start < sent.end):
-            if marker.candidate:
+        for mention in reading.markers:
+            if mention.candidate:
                 continue
-            surface = sent_text[marker.start_char - sent.start_char : marker.end_char - sent.start_char]
-            mention = MarkerMention(marker.kb_id, surface, marker_category(lexicon, marker.kb_id), False, marker)
             for cancer in cancers:
                 relations.append(Relation(
                     marker=mention.marker, marker_surface=mention.surface, category=mention.category,
