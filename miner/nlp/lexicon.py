@@ -20,13 +20,11 @@ from miner.config import ConfigurationError, corpus_path, user_lexicon_dir
 from miner.nlp.patterns import (
     CaselessPattern,
     CueReader,
-    arrange,
+    combine,
     cue_list,
     found_by,
     found_in,
-    join,
     remember_reading,
-    without_groups,
 )
 
 USES = ("diagnosis", "prognosis", "risk_prediction", "monitoring")
@@ -76,10 +74,7 @@ class Lexicon:
     def __post_init__(self) -> None:
         for group, table in self.cues.items():
             for name, patterns in table.items():
-                shared, others = arrange([p.pattern for p in patterns])
-                parts = [CaselessPattern(without_groups(p)) for p in ([shared] if shared else []) + others]
-                self.combined[(group, name)] = CaselessPattern(
-                    join(shared, others), parts, CaselessPattern(shared) if shared and others else None)
+                self.combined[(group, name)] = combine([p.pattern for p in patterns])
         for marker in self.markers.values():
             for synonym in marker.synonyms:
                 self.marker_keys.setdefault(fold(synonym), marker.name)

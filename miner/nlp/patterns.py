@@ -222,12 +222,15 @@ LOOKBEHINDS_AT_WORD = re.compile(r"((?:\(\?<[!=](?:[^()\\]|\\.)*\))+)\\b")
 """Lookbehinds then a word boundary: all zero-width at one place, so the boundary can come first."""
 
 
-def combine(patterns: list[str]) -> str:
-    """One case-insensitive regex for a list of patterns. Those that start at a word boundary share one leading ``\\b``,
-    so that the search gives up at once inside words instead of trying every pattern at every letter.
-    The others follow in their order; the first of them, when they start with lookbehinds and a word
-    boundary, join the shared ``\\b`` at its end (the same alternatives in the same order)."""
-    return join(*arrange(patterns))
+def combine(patterns: list[str]) -> CaselessPattern:
+    """One case-insensitive pattern for a list of patterns (a cue kind's). Those that start at a word boundary
+    share one leading ``\\b``, so that the search gives up at once inside words instead of trying every pattern at
+    every letter. The others follow in their order; the first of them, when they start with lookbehinds and a
+    word boundary, join the shared ``\\b`` at its end (the same alternatives in the same order). Its parts
+    (``arrange``) are kept for searching them one by one where that is faster."""
+    shared, others = arrange(patterns)
+    parts = [CaselessPattern(without_groups(p)) for p in ([shared] if shared else []) + others]
+    return CaselessPattern(join(shared, others), parts, CaselessPattern(shared) if shared and others else None)
 
 
 def join(shared: str | None, others: list[str]) -> str:
