@@ -14,7 +14,7 @@ from click.testing import CliRunner, Result
 from miner.cli import cli
 from miner.learn import folds_by_abstract
 from miner.nlp.candidates import candidates
-from miner.nlp.features import FEATURES_VERSION
+from miner.nlp.features import FEATURES_VERSION, featurize
 from miner.nlp.pipeline import analyse, build_pipeline
 from miner.standin import article_xml, pubmed_set
 from miner.store import Abstract
@@ -99,6 +99,25 @@ def test_levels_by_bone_involvement_are_diagnosis_cues(reader, sentence: str) ->
 def test_changes_caused_by_treatment_or_timed_are_monitoring_cues(reader, sentence: str) -> None:  # noqa: ANN001
     view = view_of(reader, "Bone markers in myeloma", sentence)
     assert "monitoring" in view.sentences[-1].uses
+
+
+def test_a_marker_the_title_leaves_out_while_naming_others_is_marked_so(reader) -> None:  # noqa: ANN001
+    view = view_of(reader, "Serum NTX in breast cancer bone metastases",
+                   "NTX was measured in 60 women with breast cancer. NTX was higher in women with bone metastases "
+                   "and correlated with CTX (p < 0.01). NTX levels predicted skeletal-related events.")
+    features = {(c.marker, c.use): f for c, f in featurize(view)}
+    assert "marker:title_names_others" in features[("CTX", "diagnosis")]
+    assert "marker:title_names_others" not in features[("NTX", "diagnosis")]
+    assert features[("NTX", "diagnosis")]["marker:mention_share"] == pytest.approx(4 / 5)  # the title counts
+    assert features[("CTX", "diagnosis")]["marker:mention_share"] == pytest.approx(1 / 5)
+
+
+def test_bone_metastasis_or_death_is_not_a_prognosis_cue(reader) -> None:  # noqa: ANN001
+    view = view_of(reader, "PSA doubling time in prostate cancer",
+                   "Men with shorter PSA doubling time were at greater risk for bone metastasis or death. "
+                   "PSA doubling time predicted death in men with bone metastases.")
+    assert "prognosis" not in view.sentences[-2].uses
+    assert "prognosis" in view.sentences[-1].uses
 
 
 def test_a_concluding_sentence_of_an_unstructured_abstract_is_a_conclusion(reader) -> None:  # noqa: ANN001

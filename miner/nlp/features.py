@@ -2,7 +2,8 @@
 
 Three kinds of features, named ``kind:detail``:
 - the marker's: its category, where it is named (title, aim, result, conclusion, only background or
-  methods), how often, whether group phrases reach it, whether the hand rules related it;
+  methods), whether the title names other markers instead, how often and its share of all marker
+  mentions, whether group phrases reach it, whether the hand rules related it;
 - the use's, always crossed with the use (``prognosis|cue@result``): cue words for the use in the
   marker's sentences by role, in the title, the aim and the conclusion, the study design (survival
   analysis, serial measurements, follow-up for events, groups with and without bone metastasis),
@@ -22,7 +23,7 @@ from typing import NamedTuple
 from miner.nlp.candidates import AbstractView, Candidate, Sentence, candidates
 from miner.nlp.lexicon import USES
 
-FEATURES_VERSION = "4"
+FEATURES_VERSION = "5"
 """Bump when the features change: a model trained on other features cannot be used."""
 
 EVIDENCE_ROLES = ("title", "objective", "result", "conclusion")
@@ -112,17 +113,22 @@ def _marker_features(view: AbstractView, marker: str, n_markers: int,
     grouped = [s for s in view.sentences if marker in s.groups and marker not in s.excluded and marker not in s.named]
     excluded = [s for s in view.sentences if marker in s.excluded]
     mention = view.measured[marker]
+    mentions = sum(1 for s in direct for m in s.markers if m.marker == marker)
     features: dict[str, float] = {
         f"cat:{mention.category}": 1.0,
-        "marker:mentions": math.log1p(sum(1 for s in direct for m in s.markers if m.marker == marker)),
+        "marker:mentions": math.log1p(mentions),
         "marker:n_measured": math.log1p(n_markers),
         "marker:first_position": (direct[0].index / max(1, len(view.sentences) - 1)) if direct else 1.0,
     }
     if mention.candidate:
         features["marker:not_in_lexicon"] = 1.0
+    if all_mentions := sum(len(s.markers) for s in view.sentences):
+        features["marker:mention_share"] = mentions / all_mentions
     roles = {s.role for s in direct}
     for role in roles:
         features[f"marker@{role}"] = 1.0
+    if "title" not in roles and any(s.markers for s in view.sentences if s.role == "title"):
+        features["marker:title_names_others"] = 1.0
     if roles and roles <= {"background", "methods"}:
         features["marker:only_background_or_methods"] = 1.0
     for role in {s.role for s in grouped}:
