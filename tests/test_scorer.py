@@ -82,6 +82,14 @@ def test_bone_turnover_gives_candidates_in_myeloma_only(reader) -> None:  # noqa
                                                                    ("P1NP", "multiple_myeloma")}
 
 
+def test_a_cancer_named_only_in_a_restatement_of_earlier_work_gives_no_candidates(reader) -> None:  # noqa: ANN001
+    view = view_of(reader, "Bone alkaline phosphatase in prostate cancer",
+                   "BALP has been shown to be elevated in breast cancer patients with bone metastases. "
+                   "BALP was measured in 80 men with prostate cancer. BALP was higher in men with bone metastases "
+                   "than without (p < 0.01).")
+    assert {c.cancer for c in candidates(view)} == {"prostate"}
+
+
 @pytest.mark.parametrize("sentence", [
     "Plasma IL-6 levels were highest in patients with bone metastases (P < 0.001).",
     "Plasma IL-6 levels were elevated in the men with prostate cancer metastatic to bone.",

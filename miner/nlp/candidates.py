@@ -4,9 +4,9 @@ An abstract is read once into an :class:`AbstractView`: each sentence with its r
 names, the group phrases it uses ("bone turnover markers", "these markers", "all markers except
 OPG", "none of the markers") resolved to the markers the abstract measured, its cancers, its cue
 words for each use and its finding words; and abstract-level study-design signals. Candidates are
-every measured marker with every cancer the study or the marker's sentences name and every use: a
-generous set, which the learned scorer (``miner.nlp.scoring``) narrows down from the features that
-``miner.nlp.features`` computes on the view.
+every measured marker with every cancer the study or the marker's sentences name (but not a sentence
+that restates earlier work) and every use: a generous set, which the learned scorer
+(``miner.nlp.scoring``) narrows down from the features that ``miner.nlp.features`` computes on the view.
 """
 
 from __future__ import annotations
@@ -167,7 +167,7 @@ def candidates(view: AbstractView) -> list[Candidate]:
     for marker in view.measured:
         cancers = list(view.study_cancers)
         for sentence in view.sentences:
-            if marker in sentence.named or marker in sentence.groups:
+            if (marker in sentence.named or marker in sentence.groups) and "sentence.background" not in sentence.flags:
                 cancers.extend(c for c in sentence.cancers if c not in cancers)
         specific = [c for c in cancers if c != "solid_tumors"]
         if specific and "solid_tumors" in cancers and "solid_tumors" not in view.study_cancers:
