@@ -220,6 +220,14 @@ def test_abstract_without_bone_context_yields_nothing(nlp: Language) -> None:
     assert extraction.quiet_reason
 
 
+def test_a_bone_drug_safety_study_yields_nothing(nlp: Language) -> None:
+    extraction = read(nlp, "Baseline ALP and the risk of hypocalcaemia on denosumab in patients with bone metastases",
+                      "Results: High ALP was associated with hypocalcaemia in patients with bone metastases from "
+                      "prostate cancer (OR 3.1, p < 0.01), and ALP was higher in patients with bone metastases.")
+    assert extraction.relations == []
+    assert "adverse event" in extraction.quiet_reason
+
+
 def test_confidence_and_sentence_are_kept(nlp: Language) -> None:
     extraction = read(nlp, "DKK1 in myeloma bone disease",
                       "Conclusions: Serum DKK1 identified patients with lytic bone lesions (AUC 0.8, p < 0.01).")

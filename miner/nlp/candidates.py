@@ -24,7 +24,7 @@ from miner.nlp.relations import (
     SentenceReading,
     abstract_cues,
     common_sample,
-    speaks_of_bone_involvement,
+    out_of_scope,
     study_cancers,
 )
 
@@ -70,8 +70,8 @@ class AbstractView:
     """The sample the abstract names most."""
     text: str = ""
     title_end: int = 0
-    bone_involvement: bool = True
-    """Whether the abstract speaks of bone involvement by a cancer (``speaks_of_bone_involvement``)."""
+    out_of_scope: str | None = None
+    """Why the abstract cannot report a marker's use for bone metastasis (``out_of_scope``), or None."""
 
 
 @dataclass(frozen=True)
@@ -115,7 +115,7 @@ def read_abstract(entities: list[Entity], lexicon: Lexicon, title_end: int, text
         abstract_flags.add("design.compares_groups")
     return AbstractView(sentences, measured, study_cancers(entities, title_end), frozenset(abstract_flags), rules,
                         common_sample(entities, text), text, title_end,
-                        speaks_of_bone_involvement(lexicon, text, entities))
+                        out_of_scope(lexicon, text, title_end, entities))
 
 
 def _resolve_groups(sentences: list[Sentence], measured: dict[str, MarkerMention], lexicon: Lexicon) -> None:
@@ -159,10 +159,11 @@ def _group_covers(group: str, mention: MarkerMention) -> bool:
 
 
 def candidates(view: AbstractView) -> list[Candidate]:
-    """Every (marker, cancer, use) the abstract could support: none in an abstract that never speaks of
-    bone involvement by a cancer (``speaks_of_bone_involvement``, as for the hand rules)."""
+    """Every (marker, cancer, use) the abstract could support: none in an abstract out of scope (one that never
+    speaks of bone involvement by a cancer, or a bone drug's safety study: ``out_of_scope``, as for the hand
+    rules)."""
     found: list[Candidate] = []
-    if not view.bone_involvement:
+    if view.out_of_scope:
         return found
     for marker in view.measured:
         cancers = list(view.study_cancers)

@@ -134,11 +134,17 @@ def abstract_cues(lexicon: Lexicon) -> tuple[tuple[str, str], ...]:
             *(("design", name) for name in lexicon.cues.get("design", {})))
 
 
-def speaks_of_bone_involvement(lexicon: Lexicon, text: str, entities: list[Entity]) -> bool:
-    """Whether an abstract speaks of bone involvement by a cancer: metastasis to bone or bone marrow, or the bone
-    disease of myeloma (bone turnover in osteoporosis or in treatment-induced bone loss is not it)."""
-    return lexicon.has("context", "bone", text) or (
-        lexicon.has("grammar", "bone_disease", text) and any(e.kb_id == "multiple_myeloma" for e in entities))
+def out_of_scope(lexicon: Lexicon, text: str, title_end: int, entities: list[Entity]) -> str | None:
+    """Why an abstract cannot report a marker's use for bone metastasis, or None when it can. It must speak of bone
+    involvement by a cancer: metastasis to bone or bone marrow, or the bone disease of myeloma (bone turnover in
+    osteoporosis or in treatment-induced bone loss is not it). Its title must not name an adverse event of bone
+    drugs (hypocalcaemia, osteonecrosis of the jaw): such a study is of the drug's safety."""
+    if not (lexicon.has("context", "bone", text) or (
+            lexicon.has("grammar", "bone_disease", text) and any(e.kb_id == "multiple_myeloma" for e in entities))):
+        return "no bone-metastasis context in this abstract"
+    if lexicon.has("context", "drug_safety", text[:title_end]):
+        return "a study of an adverse event of bone drugs, not of a marker's use"
+    return None
 
 
 def sorted_entities(doc: Doc) -> list[Entity]:
@@ -212,8 +218,8 @@ def find_relations(entities: list[Entity], lexicon: Lexicon, title_end: int, tex
     """The relations the hand rules find in one analysed abstract: its entities (``sorted_entities``), its
     text (``doc.text``) and its sentences (``read_sentences``)."""
     lexicon.read_ahead(abstract_cues(lexicon), text)
-    if not speaks_of_bone_involvement(lexicon, text, entities):
-        return Extraction([], [], quiet_reason="no bone-metastasis context in this abstract")
+    if reason := out_of_scope(lexicon, text, title_end, entities):
+        return Extraction([], [], quiet_reason=reason)
     compares_groups = lexicon.has("grammar", "compares_groups", text)
     review = lexicon.has("grammar", "review", text[:title_end])
     cancers_of_study = study_cancers(entities, title_end)
