@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 
 import pytest
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from miner.nlp.entities import CANDIDATE_POSITION
+from miner.nlp.entities import CANDIDATE_POSITION, candidate_starts
 from miner.nlp.patterns import CaselessPattern
 from miner.nlp.pipeline import analyse, build_pipeline
 from miner.nlp.relations import Extraction
@@ -295,3 +296,13 @@ def test_symbols_in_biomarker_position_are_found_as_by_the_backtracking_pattern(
         found = [(m.span(), m.lastindex) for m in CANDIDATE_POSITION.finditer(text)]
         assert found == [(m.span(), m.lastindex) for m in backtracking.finditer(text)], text
     assert [texts[0][m.start() : m.end()] for m in CANDIDATE_POSITION.finditer(texts[0])] == ["Serum IL-6", "CTX-I-2b "]
+
+
+def test_symbols_in_biomarker_position_are_looked_for_where_they_can_start() -> None:
+    pieces = ["a", "b", "-", " ", "  ", "\n", "\t", "_", "9", "L", "IL-6", "CTX-I-2b", "serum ", "Urine ", "blood",
+              "levels", "level", "Values", "expression", "concentrations", "\u00a0", "é", "K", "İ", "\u3000"]
+    rng = random.Random(5)
+    texts = ["".join(rng.choice(pieces) for _ in range(rng.randint(0, 20))) for _ in range(5000)]
+    for text in ["Serum IL-6 levels and CTX-I-2b concentrations", "IL-6- levels", "a-b-c \u00a0levels", *texts]:
+        expected = [(m.span(), m.groups()) for m in CANDIDATE_POSITION.finditer(text)]
+        assert [(m.span(), m.groups()) for m in CANDIDATE_POSITION.finditer_from(text, candidate_starts)] == expected

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import cached_property
 
 from miner.nlp.lexicon import USES, Lexicon
 from miner.nlp.relations import (
@@ -40,6 +39,8 @@ class Sentence:
     text: str
     role: str
     markers: list[MarkerMention]
+    named: frozenset[str]
+    """The canonical names of the markers it names (asked for each marker and candidate)."""
     cancers: list[str]
     uses: dict[str, list[str]]
     flags: frozenset[str]
@@ -50,11 +51,6 @@ class Sentence:
     """Where "correlated with" ends, in a sentence naming two markers or more (document offset)."""
     excluded: frozenset[str] = frozenset()
     """Markers named after 'except' / 'other than': outside the group's statement."""
-
-    @cached_property
-    def named(self) -> frozenset[str]:
-        """The canonical names of the markers the sentence names (asked for each marker and candidate)."""
-        return frozenset(m.marker for m in self.markers)
 
 
 @dataclass
@@ -93,8 +89,8 @@ def read_abstract(entities: list[Entity], lexicon: Lexicon, title_end: int, text
         sent = reading.sent
         sentences.append(Sentence(
             index=index, start=sent.start_char, end=sent.end_char, text=reading.text, role=reading.role,
-            markers=reading.markers, cancers=reading.cancers, uses=reading.uses, flags=frozenset(),
-            samples=reading.samples))
+            markers=reading.markers, named=frozenset(m.marker for m in reading.markers), cancers=reading.cancers,
+            uses=reading.uses, flags=frozenset(), samples=reading.samples))
     _resolve_groups(sentences, measured, lexicon)
     for sentence in sentences:  # flags are read where a marker is named or reached
         if len(sentence.named) > 1 and (

@@ -69,6 +69,37 @@ CANDIDATE_POSITION = CaselessPattern(
 """A symbol after a sample word, or before a word for a measurement. The second alternative, tried at every
 word, takes the word possessively (``*+``): giving characters back could only end the word on a letter or
 digit, where neither '-' nor a space follows, so the matches are the same, found without backtracking."""
+SAMPLE_STEMS = ("serum", "plasma", "circulating", "urin", "blood", "soluble")
+MEASUREMENT_STEMS = ("level", "concentration", "expression", "value")
+SYMBOL_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
+"""What the second alternative's word is made of (in lowercased text)."""
+
+
+def candidate_starts(lowered: str) -> Iterator[int]:
+    """Where ``CANDIDATE_POSITION`` can match in a lowercased text (and some places where it does not): at a sample
+    word; before a measurement word and the spaces before it, at the start of the word there (letters, digits and
+    hyphens) or after one of its hyphens, where a word boundary can be. The few measurement and sample words are
+    found with ``str.find``, faster than the pattern's search, which reads every word of the text."""
+    for stem in SAMPLE_STEMS:
+        yield from _occurrences(lowered, stem)
+    for stem in MEASUREMENT_STEMS:
+        for at in _occurrences(lowered, stem):
+            end = at
+            while end and lowered[end - 1].isspace():  # (as \s: both are Unicode whitespace)
+                end -= 1
+            start = end
+            while start and lowered[start - 1] in SYMBOL_CHARACTERS:
+                start -= 1
+            if start < end < at:
+                yield start
+                yield from (i + 1 for i in range(start, end) if lowered[i] == "-")
+
+
+def _occurrences(text: str, word: str) -> Iterator[int]:
+    at = text.find(word)
+    while at >= 0:
+        yield at
+        at = text.find(word, at + 1)
 
 
 def doc_text(doc: Doc) -> str:
@@ -486,7 +517,7 @@ class EntityFinder:
     def _candidates(self, doc: Doc, text: str, found: list[Span]) -> Iterable[Span]:
         """Gene/protein symbols in biomarker position: 'serum X levels', 'circulating X'."""
         taken = [(s.start_char, s.end_char) for s in found]
-        for m in CANDIDATE_POSITION.finditer(text):
+        for m in CANDIDATE_POSITION.finditer_from(text, candidate_starts):
             start, end = m.span(2) if m.group(2) else m.span(3)
             word = text[start:end]  # as written: the match's own groups may be lowercased
             if word in self.lexicon.not_markers or len(word) < 3 or not SYMBOL.match(word) or not any(

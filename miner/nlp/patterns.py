@@ -10,7 +10,7 @@ Every shortcut gives the same matches as the plain ``re.IGNORECASE`` pattern (te
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from functools import cached_property, lru_cache
 from itertools import chain
 
@@ -73,6 +73,20 @@ class CaselessPattern:
         if self.at_words is not None and _narrow(lowered):
             return self._word_matches(lowered)
         return self.folded.finditer(lowered)
+
+    def finditer_from(self, text: str, starts: Callable[[str], Iterable[int]]) -> Iterator[re.Match[str]]:
+        """``finditer``'s matches, for a pattern that never matches the empty string, tried only at the offsets that
+        ``starts`` finds in the lowercased text: every offset where a match can start (more do no harm), found
+        faster than the pattern's search finds its matches (which tries it at every word)."""
+        lowered = _lowered(text)
+        if self.folded is None or lowered is None:
+            yield from self.finditer(text)
+            return
+        end = 0
+        for start in sorted(set(starts(lowered))):
+            if start >= end and (match := self.folded.match(lowered, start)) is not None:
+                yield match
+                end = match.end()
 
     def _word_matches(self, lowered: str) -> Iterator[re.Match[str]]:
         """The folded pattern's ``finditer`` on a lowercased text, found faster: a match starts at the text's
