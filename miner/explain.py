@@ -69,7 +69,7 @@ def explain_article(nlp: Language, article: Abstract, features_shown: int = 4) -
     lines += ["", f"Candidates (probability; stored at {model.threshold:.2f} or more; the features that weighed "
                   f"most among those that set it apart from the abstract's other candidates, as feature=weight):"]
     if not result.scored:
-        lines.append("  none: no marker measured")
+        lines.append(f"  none: {view.out_of_scope_reason or 'no marker measured'}")
     shared = set.intersection(*(set(s.features.items()) for s in result.scored)) if result.scored else set()
     for scored in sorted(result.scored, key=lambda s: -s.probability):
         c = scored.candidate

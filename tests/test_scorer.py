@@ -83,11 +83,28 @@ def test_bone_turnover_gives_candidates_in_myeloma_only(reader) -> None:  # noqa
 
 
 def test_a_cancer_named_only_in_a_restatement_of_earlier_work_gives_no_candidates(reader) -> None:  # noqa: ANN001
-    view = view_of(reader, "Bone alkaline phosphatase in prostate cancer",
-                   "BALP has been shown to be elevated in breast cancer patients with bone metastases. "
-                   "BALP was measured in 80 men with prostate cancer. BALP was higher in men with bone metastases "
-                   "than without (p < 0.01).")
+    text = ("BALP has been shown to be elevated in breast cancer patients with bone metastases. "
+            "BALP was measured in 80 men with prostate cancer. BALP was higher in men with bone metastases "
+            "than without (p < 0.01).")
+    view = view_of(reader, "Bone alkaline phosphatase in prostate cancer", text)
     assert {c.cancer for c in candidates(view)} == {"prostate"}
+    methods = view_of(reader, "Bone alkaline phosphatase in prostate cancer", text.replace(
+        "BALP has been shown to be elevated in breast cancer patients with bone metastases.",
+        "Methods: BALP was measured in 40 women with breast cancer who had been evaluated with bone scintigraphy."))
+    assert "sentence.background" in methods.sentences[1].flags and methods.sentences[1].role == "methods"
+    assert {c.cancer for c in candidates(methods)} == {"breast", "prostate"}
+
+
+def test_only_a_bone_drug_safety_title_puts_an_abstract_out_of_scope(reader) -> None:  # noqa: ANN001
+    text = ("Serum ALP was measured in 60 men with prostate cancer and bone metastases treated with denosumab. "
+            "ALP was higher in men with more bone metastases (p < 0.01), and hypocalcaemia was rare.")
+    safety = view_of(reader, "ALP and hypocalcaemia on denosumab in prostate cancer", text)
+    assert "adverse event" in safety.out_of_scope_reason and candidates(safety) == []
+    in_the_text = view_of(reader, "ALP in prostate cancer with bone metastases", text)
+    assert in_the_text.out_of_scope_reason is None and candidates(in_the_text)
+    no_drug = view_of(reader, "Hypocalcaemia as a sign of osteoblastic bone metastases",
+                      text.replace(" treated with denosumab", ""))
+    assert no_drug.out_of_scope_reason is None and candidates(no_drug)
 
 
 @pytest.mark.parametrize("sentence", [
@@ -285,6 +302,13 @@ def test_explain_lists_every_candidate_with_its_score() -> None:
     for use in ("diagnosis", "prognosis", "risk_prediction", "monitoring"):
         assert f"CTX | breast | {use}" in table
     assert "stored CTX | breast | diagnosis" in table
+
+
+def test_explain_says_why_an_abstract_out_of_scope_has_no_candidates() -> None:
+    result = invoke("explain", "--text", "Serum CTX and osteonecrosis of the jaw on zoledronic acid\n"
+                                         "CTX was higher in patients with bone metastases than without (p<0.01).")
+    assert result.exit_code == 0
+    assert "none: a study of an adverse event of bone drugs" in result.output.split("Candidates", 1)[1]
 
 
 def test_held_out_quality_on_the_annotated_sets() -> None:

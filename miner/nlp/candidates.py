@@ -5,7 +5,7 @@ names, the group phrases it uses ("bone turnover markers", "these markers", "all
 OPG", "none of the markers") resolved to the markers the abstract measured, its cancers, its cue
 words for each use and its finding words; and abstract-level study-design signals. Candidates are
 every measured marker with every cancer the study or the marker's sentences name (but not a sentence
-that restates earlier work) and every use: a generous set, which the learned scorer
+restating earlier work) and every use: a generous set, which the learned scorer
 (``miner.nlp.scoring``) narrows down from the features that ``miner.nlp.features`` computes on the view.
 """
 
@@ -23,7 +23,6 @@ from miner.nlp.relations import (
     SentenceReading,
     abstract_cues,
     common_sample,
-    out_of_scope,
     study_cancers,
 )
 
@@ -66,8 +65,8 @@ class AbstractView:
     """The sample the abstract names most."""
     text: str = ""
     title_end: int = 0
-    out_of_scope: str | None = None
-    """Why the abstract cannot report a marker's use for bone metastasis (``out_of_scope``), or None."""
+    out_of_scope_reason: str | None = None
+    """Why the abstract cannot report a marker's use for bone metastasis, or None (``out_of_scope_reason``)."""
 
 
 @dataclass(frozen=True)
@@ -111,7 +110,7 @@ def read_abstract(entities: list[Entity], lexicon: Lexicon, title_end: int, text
         abstract_flags.add("design.compares_groups")
     return AbstractView(sentences, measured, study_cancers(entities, title_end), frozenset(abstract_flags), rules,
                         common_sample(entities, text), text, title_end,
-                        out_of_scope(lexicon, text, title_end, entities))
+                        rules.quiet_reason)  # the hand rules' gate: out_of_scope_reason
 
 
 def _resolve_groups(sentences: list[Sentence], measured: dict[str, MarkerMention], lexicon: Lexicon) -> None:
@@ -156,15 +155,16 @@ def _group_covers(group: str, mention: MarkerMention) -> bool:
 
 def candidates(view: AbstractView) -> list[Candidate]:
     """Every (marker, cancer, use) the abstract could support: none in an abstract out of scope (one that never
-    speaks of bone involvement by a cancer, or a bone drug's safety study: ``out_of_scope``, as for the hand
-    rules)."""
+    speaks of bone involvement by a cancer, or a bone drug's safety study: ``out_of_scope_reason``, as for the
+    hand rules). A sentence restating earlier work (outside the methods) adds no cancer."""
     found: list[Candidate] = []
-    if view.out_of_scope:
+    if view.out_of_scope_reason:
         return found
     for marker in view.measured:
         cancers = list(view.study_cancers)
         for sentence in view.sentences:
-            if (marker in sentence.named or marker in sentence.groups) and "sentence.background" not in sentence.flags:
+            restates = "sentence.background" in sentence.flags and sentence.role != "methods"
+            if (marker in sentence.named or marker in sentence.groups) and not restates:
                 cancers.extend(c for c in sentence.cancers if c not in cancers)
         specific = [c for c in cancers if c != "solid_tumors"]
         if specific and "solid_tumors" in cancers and "solid_tumors" not in view.study_cancers:

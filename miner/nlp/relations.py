@@ -79,6 +79,7 @@ class Extraction:
     relations: list[Relation]
     notes: list[SentenceNote]
     quiet_reason: str | None = None
+    """Why the abstract is out of scope (``out_of_scope_reason``): it has no relation and no candidate."""
 
 
 Roles = list[tuple[Span, str, str]]
@@ -134,15 +135,16 @@ def abstract_cues(lexicon: Lexicon) -> tuple[tuple[str, str], ...]:
             *(("design", name) for name in lexicon.cues.get("design", {})))
 
 
-def out_of_scope(lexicon: Lexicon, text: str, title_end: int, entities: list[Entity]) -> str | None:
+def out_of_scope_reason(lexicon: Lexicon, text: str, title_end: int, entities: list[Entity]) -> str | None:
     """Why an abstract cannot report a marker's use for bone metastasis, or None when it can. It must speak of bone
     involvement by a cancer: metastasis to bone or bone marrow, or the bone disease of myeloma (bone turnover in
-    osteoporosis or in treatment-induced bone loss is not it). Its title must not name an adverse event of bone
-    drugs (hypocalcaemia, osteonecrosis of the jaw): such a study is of the drug's safety."""
+    osteoporosis or in treatment-induced bone loss is not it). It must not be a study of a bone drug's safety: a
+    title naming one of their adverse events (hypocalcaemia, osteonecrosis of the jaw) in an abstract naming a bone
+    drug (denosumab, a bisphosphonate). An abstract without a title (``title_end`` 0) is never the latter."""
     if not (lexicon.has("context", "bone", text) or (
             lexicon.has("grammar", "bone_disease", text) and any(e.kb_id == "multiple_myeloma" for e in entities))):
         return "no bone-metastasis context in this abstract"
-    if lexicon.has("context", "drug_safety", text[:title_end]):
+    if lexicon.has("context", "drug_safety", text[:title_end]) and lexicon.has("context", "bone_drug", text):
         return "a study of an adverse event of bone drugs, not of a marker's use"
     return None
 
@@ -218,7 +220,7 @@ def find_relations(entities: list[Entity], lexicon: Lexicon, title_end: int, tex
     """The relations the hand rules find in one analysed abstract: its entities (``sorted_entities``), its
     text (``doc.text``) and its sentences (``read_sentences``)."""
     lexicon.read_ahead(abstract_cues(lexicon), text)
-    if reason := out_of_scope(lexicon, text, title_end, entities):
+    if reason := out_of_scope_reason(lexicon, text, title_end, entities):
         return Extraction([], [], quiet_reason=reason)
     compares_groups = lexicon.has("grammar", "compares_groups", text)
     review = lexicon.has("grammar", "review", text[:title_end])
