@@ -299,8 +299,10 @@ def test_symbols_in_biomarker_position_are_found_as_by_the_backtracking_pattern(
 
 
 def test_symbols_in_biomarker_position_are_looked_for_where_they_can_start() -> None:
-    pieces = ["a", "b", "-", " ", "  ", "\n", "\t", "_", "9", "L", "IL-6", "CTX-I-2b", "serum ", "Urine ", "blood",
-              "levels", "level", "Values", "expression", "concentrations", "\u00a0", "é", "K", "İ", "\u3000"]
+    words = ["serum", "Plasma", "circulating", "urinary", "blood", "soluble", "level", "levels", "Values",
+             "concentrations", "expression"]  # the pattern's, written out (not read from the code under test)
+    pieces = ["a", "b", "-", " ", "  ", "\n", "\t", "_", "9", "L", "IL-6", "CTX-I-2b", "serum ", "Urine ", *words,
+              "\u00a0", "é", "K", "İ", "\u3000"]
     rng = random.Random(5)
     texts = ["".join(rng.choice(pieces) for _ in range(rng.randint(0, 20))) for _ in range(5000)]
     for text in ["Serum IL-6 levels and CTX-I-2b concentrations", "IL-6- levels", "a-b-c \u00a0levels", *texts]:
