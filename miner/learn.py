@@ -23,7 +23,7 @@ from miner import __version__
 from miner.evaluate import Score, errors, keyed, read_gold, relation_keys, score
 from miner.nlp.candidates import AbstractView, Candidate
 from miner.nlp.features import FEATURES_VERSION, featurize
-from miner.nlp.lexicon import load_lexicon
+from miner.nlp.lexicon import USES, load_lexicon
 from miner.nlp.pipeline import ArticleText, analyse, build_pipeline
 from miner.nlp.relations import Relation
 from miner.nlp.scoring import Model, score_candidates, sigmoid
@@ -198,22 +198,28 @@ def _calibration(log_odds: list[float], labels: list[int]) -> tuple[float, float
 
 
 def _best_threshold(abstracts: list[AnnotatedAbstract], probabilities: list[float]) -> float:
-    """The threshold with the best marker+cancer+use F1 over these abstracts (gold relations that are not
-    candidates count as misses)."""
+    """The threshold with the best balanced F1 over these abstracts: the mean of the marker+cancer+use F1 and of
+    the four uses' F1s (gold relations that are not candidates count as misses). The F1 alone would favour the
+    common uses; a use's own F1 counts its few relations as much as diagnosis its many."""
     gold = {gold_key(a.pmid, r["marker"], r["cancer"], r["use"]) for a in abstracts for r in a.relations}
     scored = sorted(((p, gold_key(e.pmid, e.candidate.marker, e.candidate.cancer, e.candidate.use))
                      for p, e in zip(probabilities, (e for a in abstracts for e in a.examples), strict=True)),
                     reverse=True)
-    best, best_f1, kept, hits = 0.5, -1.0, set(), 0
+    gold_by_use = {use: sum(1 for key in gold if key[3] == use) for use in USES}
+    kept_by_use, hits_by_use = dict.fromkeys(USES, 0), dict.fromkeys(USES, 0)
+    best, best_balanced, kept = 0.5, -1.0, set()
     for i, (p, key) in enumerate(scored):
         if key not in kept:
             kept.add(key)
-            hits += key in gold
+            kept_by_use[key[3]] += 1
+            hits_by_use[key[3]] += key in gold
         if i + 1 < len(scored) and scored[i + 1][0] == p:
             continue
-        f1 = 2 * hits / (len(kept) + len(gold)) if gold else 0.0
-        if f1 > best_f1 and 0.05 <= p <= 0.95:
-            best, best_f1 = p, f1
+        f1 = 2 * sum(hits_by_use.values()) / (len(kept) + len(gold)) if gold else 0.0
+        use_f1 = [2 * hits_by_use[u] / (kept_by_use[u] + gold_by_use[u]) if gold_by_use[u] else 0.0 for u in USES]
+        balanced = (f1 + sum(use_f1) / len(USES)) / 2
+        if balanced > best_balanced and 0.05 <= p <= 0.95:
+            best, best_balanced = p, balanced
     return round(best, 4)
 
 
