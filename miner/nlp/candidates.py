@@ -31,19 +31,14 @@ EXCEPT = re.compile(r"\b(except|other than|apart from|but not|with the exception
 
 
 @dataclass
-class Sentence:
+class Sentence(SentenceReading):
+    """A sentence as ``read_sentences`` read it, with what the view adds: its place, the markers it reaches
+    through group phrases and its flags."""
+
     index: int
-    start: int
-    end: int
-    text: str
-    role: str
-    markers: list[MarkerMention]
     named: frozenset[str]
     """The canonical names of the markers it names (asked for each marker and candidate)."""
-    cancers: list[str]
-    uses: dict[str, list[str]]
-    flags: frozenset[str]
-    samples: list[Entity] = field(default_factory=list)
+    flags: frozenset[str] = frozenset()
     groups: dict[str, str] = field(default_factory=dict)
     """Markers this sentence reaches through a group phrase, with the phrase."""
     correlate_end: int | None = None
@@ -85,11 +80,9 @@ def read_abstract(entities: list[Entity], lexicon: Lexicon, title_end: int, text
     for index, reading in enumerate(readings):
         for mention in reading.markers:
             measured.setdefault(mention.marker, mention)
-        sent = reading.sent
         sentences.append(Sentence(
-            index=index, start=sent.start_char, end=sent.end_char, text=reading.text, role=reading.role,
-            markers=reading.markers, named=frozenset(m.marker for m in reading.markers), cancers=reading.cancers,
-            uses=reading.uses, flags=frozenset(), samples=reading.samples))
+            reading.start, reading.end, reading.role, reading.text, reading.markers, reading.cancers,
+            reading.samples, reading.uses, index=index, named=frozenset(m.marker for m in reading.markers)))
     _resolve_groups(sentences, measured, lexicon)
     for sentence in sentences:  # flags are read where a marker is named or reached
         if len(sentence.named) > 1 and (

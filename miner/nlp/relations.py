@@ -100,7 +100,9 @@ class MarkerMention:
 class SentenceReading:
     """A sentence with its role and what it names (in order), read once for the hand rules and the view."""
 
-    sent: Span
+    start: int
+    end: int
+    """The sentence's character offsets in the document."""
     role: str
     text: str
     markers: list[MarkerMention]
@@ -209,7 +211,7 @@ def read_sentences(entities: list[Entity], lexicon: Lexicon, text: str, roles: R
         markers = [MarkerMention(e.kb_id, text[e.start_char : e.end_char], marker_category(lexicon, e.kb_id),
                                  e.candidate, e) for e in in_sent if e.label == "MARKER"]
         cancers = sorted({e.kb_id for e in in_sent if e.label == "CANCER"})
-        readings.append(SentenceReading(sent, role, sent_text, markers, cancers,
+        readings.append(SentenceReading(sent.start_char, sent.end_char, role, sent_text, markers, cancers,
                                         [e for e in in_sent if e.label == "SAMPLE"],
                                         {u: c for u in USES if (c := lexicon.cue("use", u, sent_text))}))
     return readings
@@ -229,8 +231,7 @@ def find_relations(entities: list[Entity], lexicon: Lexicon, title_end: int, tex
     notes: list[SentenceNote] = []
     best: dict[tuple[str, str, str], Relation] = {}
     for index, reading in enumerate(sentences):
-        sent, role, sent_text, markers, cancers = (reading.sent, reading.role, reading.text, reading.markers,
-                                                   reading.cancers)
+        role, sent_text, markers, cancers = reading.role, reading.text, reading.markers, reading.cancers
         uses = reading.uses if markers else {}
         if not uses and compares_groups and role in ("result", "conclusion") and (
                 comparison := lexicon.cue("grammar", "comparison", sent_text)):
@@ -260,7 +261,7 @@ def find_relations(entities: list[Entity], lexicon: Lexicon, title_end: int, tex
             0.1 if lexicon.has("grammar", "statistics", sent_text) else 0.0), 1.0), 2)
         made = []
         for marker in markers:
-            segment = segment_at(lexicon, sent_text, marker.entity.start_char - sent.start_char)
+            segment = segment_at(lexicon, sent_text, marker.entity.start_char - reading.start)
             finding, direction = finding_of(lexicon, segment), direction_of(lexicon, segment)
             sample = sample_of(marker, reading.samples, usual_sample)
             for cancer in targets:
@@ -271,7 +272,7 @@ def find_relations(entities: list[Entity], lexicon: Lexicon, title_end: int, tex
                             marker=marker.marker, marker_surface=marker.surface, category=marker.category,
                             candidate=marker.candidate, cancer=cancer, use=use, finding=finding,
                             direction=direction, sample=sample, confidence=confidence, sentence=sent_text,
-                            start=sent.start_char, end=sent.end_char, cues=cues)
+                            start=reading.start, end=reading.end, cues=cues)
                     made.append(f"{marker.marker}/{cancer}/{use}")
         note.outcome = "relations: " + ", ".join(dict.fromkeys(made))
     for relation in _design_relations(text[:title_end], lexicon, sentences, entities, cancers_of_study,
@@ -295,7 +296,7 @@ def _design_relations(title: str, lexicon: Lexicon, sentences: list[SentenceRead
     use = min(found)[1]
     relations = []
     for reading in sentences:
-        sent, sent_text = reading.sent, reading.text
+        sent_text = reading.text
         if reading.role != "methods" or not lexicon.has("grammar", "measured", sent_text):
             continue
         for mention in reading.markers:
@@ -306,7 +307,7 @@ def _design_relations(title: str, lexicon: Lexicon, sentences: list[SentenceRead
                     marker=mention.marker, marker_surface=mention.surface, category=mention.category,
                     candidate=False, cancer=cancer, use=use, finding="unclear", direction=None,
                     sample=sample_of(mention, [], abstract_sample), confidence=DESIGN_CONFIDENCE,
-                    sentence=sent_text, start=sent.start_char, end=sent.end_char,
+                    sentence=sent_text, start=reading.start, end=reading.end,
                     cues=[f"study design: the title names {use} for the markers measured"]))
     return relations
 
