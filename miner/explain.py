@@ -62,11 +62,11 @@ def explain_article(nlp: Language, article: Abstract, features_shown: int = 4) -
             lines.append("      cues: " + "; ".join(f"{u}: {', '.join(c)}" for u, c in sentence.uses.items()))
         if outcomes.get(sentence.index) and named:
             lines.append(f"      hand rules → {outcomes[sentence.index]}")
-    if extraction.quiet_reason:
-        lines.append(f"  hand rules: {extraction.quiet_reason}")
+    if extraction.out_of_scope_reason:
+        lines.append(f"  hand rules: {extraction.out_of_scope_reason}")
     if view.flags:
         lines.append("Abstract: " + ", ".join(sorted(view.flags)))
-    lines += ["", f"Candidates (probability; stored at {model.threshold:.2f} or more; the features that weighed "
+    lines += ["", f"Candidates (probability; stored at {model.threshold:.3f} or more; the features that weighed "
                   f"most among those that set it apart from the abstract's other candidates, as feature=weight):"]
     if not result.scored:
         lines.append(f"  none: {view.out_of_scope_reason or 'no marker measured'}")

@@ -218,7 +218,7 @@ def test_abstract_without_bone_context_yields_nothing(nlp: Language) -> None:
     extraction = read(nlp, "Serum markers in ovarian cancer",
                       "Results: CA125 showed an AUC of 0.91 for detecting recurrence (p < 0.001).")
     assert extraction.relations == []
-    assert extraction.quiet_reason
+    assert extraction.out_of_scope_reason
 
 
 def test_a_bone_drug_safety_study_yields_nothing(nlp: Language) -> None:
@@ -226,7 +226,7 @@ def test_a_bone_drug_safety_study_yields_nothing(nlp: Language) -> None:
                       "Results: High ALP was associated with hypocalcaemia in patients with bone metastases from "
                       "prostate cancer (OR 3.1, p < 0.01), and ALP was higher in patients with bone metastases.")
     assert extraction.relations == []
-    assert "adverse event" in extraction.quiet_reason
+    assert "adverse event" in extraction.out_of_scope_reason
 
 
 def test_confidence_and_sentence_are_kept(nlp: Language) -> None:

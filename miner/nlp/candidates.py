@@ -30,7 +30,7 @@ BONE_CATEGORIES = ("bone_formation", "bone_resorption", "bone_matrix", "osteocla
 EXCEPT = re.compile(r"\b(except|other than|apart from|but not|with the exception of)\b", re.IGNORECASE)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Sentence(SentenceReading):
     """A sentence as ``read_sentences`` read it, with what the view adds: its place, the markers it reaches
     through group phrases and its flags."""
@@ -61,7 +61,8 @@ class AbstractView:
     text: str = ""
     title_end: int = 0
     out_of_scope_reason: str | None = None
-    """Why the abstract cannot report a marker's use for bone metastasis, or None (``out_of_scope_reason``)."""
+    """Why the abstract cannot report a marker's use for bone metastasis, or None
+    (``relations.out_of_scope_reason``)."""
 
 
 @dataclass(frozen=True)
@@ -80,9 +81,7 @@ def read_abstract(entities: list[Entity], lexicon: Lexicon, title_end: int, text
     for index, reading in enumerate(readings):
         for mention in reading.markers:
             measured.setdefault(mention.marker, mention)
-        sentences.append(Sentence(
-            reading.start, reading.end, reading.role, reading.text, reading.markers, reading.cancers,
-            reading.samples, reading.uses, index=index, named=frozenset(m.marker for m in reading.markers)))
+        sentences.append(Sentence(**vars(reading), index=index, named=frozenset(m.marker for m in reading.markers)))
     _resolve_groups(sentences, measured, lexicon)
     for sentence in sentences:  # flags are read where a marker is named or reached
         if len(sentence.named) > 1 and (
@@ -103,7 +102,7 @@ def read_abstract(entities: list[Entity], lexicon: Lexicon, title_end: int, text
         abstract_flags.add("design.compares_groups")
     return AbstractView(sentences, measured, study_cancers(entities, title_end), frozenset(abstract_flags), rules,
                         common_sample(entities, text), text, title_end,
-                        rules.quiet_reason)  # the hand rules' gate: out_of_scope_reason
+                        rules.out_of_scope_reason)  # the gate the hand rules passed through
 
 
 def _resolve_groups(sentences: list[Sentence], measured: dict[str, MarkerMention], lexicon: Lexicon) -> None:

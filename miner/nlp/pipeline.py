@@ -153,7 +153,9 @@ def make_relations(nlp: Language, name: str, scorer: str | None, min_confidence:
 class RelationFinder:
     """Reads each abstract (the hand rules, then every candidate relation with its features) and, with a
     model, keeps the candidates the learned scorer accepts. Results go to ``doc.user_data``: "view"
-    (the AbstractView), "extraction" (relations and sentence notes) and "scored" (every candidate's score)."""
+    (the AbstractView), "extraction" (relations and sentence notes) and "scored" (every candidate's score).
+    These are Python objects that ``Doc.to_bytes`` cannot serialise: parallel extraction runs a whole
+    pipeline in each worker process (``miner.extract``, ``miner.bulk``), not ``nlp.pipe(n_process=...)``."""
 
     def __init__(self, lexicon: Lexicon, model: Model | None, min_confidence: float | None) -> None:
         self.lexicon, self.model, self.min_confidence = lexicon, model, min_confidence
@@ -170,7 +172,7 @@ class RelationFinder:
             doc.user_data["extraction"], doc.user_data["scored"] = rules, []
             return doc
         relations, scored = score_candidates(view, self.model, self.lexicon, self.min_confidence)
-        doc.user_data["extraction"] = Extraction(relations, rules.notes, rules.quiet_reason)
+        doc.user_data["extraction"] = Extraction(relations, rules.notes, rules.out_of_scope_reason)
         doc.user_data["scored"] = scored
         return doc
 

@@ -78,8 +78,8 @@ class SentenceNote:
 class Extraction:
     relations: list[Relation]
     notes: list[SentenceNote]
-    quiet_reason: str | None = None
-    """Why the abstract is out of scope (``out_of_scope_reason``): it has no relation and no candidate."""
+    out_of_scope_reason: str | None = None
+    """Why the abstract is out of scope (``relations.out_of_scope_reason``): no relation and no candidate."""
 
 
 Roles = list[tuple[Span, str, str]]
@@ -223,7 +223,7 @@ def find_relations(entities: list[Entity], lexicon: Lexicon, title_end: int, tex
     text (``doc.text``) and its sentences (``read_sentences``)."""
     lexicon.read_ahead(abstract_cues(lexicon), text)
     if reason := out_of_scope_reason(lexicon, text, title_end, entities):
-        return Extraction([], [], quiet_reason=reason)
+        return Extraction([], [], out_of_scope_reason=reason)
     compares_groups = lexicon.has("grammar", "compares_groups", text)
     review = lexicon.has("grammar", "review", text[:title_end])
     cancers_of_study = study_cancers(entities, title_end)
