@@ -14,6 +14,7 @@ Training is deterministic: the same data gives the same model file.
 from __future__ import annotations
 
 import hashlib
+import math
 import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -198,9 +199,11 @@ def _calibration(log_odds: list[float], labels: list[int]) -> tuple[float, float
 
 
 def _best_threshold(abstracts: list[AnnotatedAbstract], probabilities: list[float]) -> float:
-    """The threshold with the best balanced F1 over these abstracts: the mean of the marker+cancer+use F1 and of
-    the four uses' F1s (gold relations that are not candidates count as misses). The F1 alone would favour the
-    common uses; a use's own F1 counts its few relations as much as diagnosis its many."""
+    """The threshold with the best balanced F1 over these abstracts: (the marker+cancer+use F1 + the mean of the
+    four uses' F1s) / 2, gold relations that are not candidates counting as misses. The F1 alone favours the
+    common uses; in the mean, a use's few relations count as much as diagnosis's many. A use without gold
+    relations scores 1 while none of it is kept, 0 otherwise. Of equal scores, the higher threshold wins; it
+    is rounded down to 4 decimals, so that it keeps the candidate it was chosen at."""
     gold = {gold_key(a.pmid, r["marker"], r["cancer"], r["use"]) for a in abstracts for r in a.relations}
     scored = sorted(((p, gold_key(e.pmid, e.candidate.marker, e.candidate.cancer, e.candidate.use))
                      for p, e in zip(probabilities, (e for a in abstracts for e in a.examples), strict=True)),
@@ -216,11 +219,12 @@ def _best_threshold(abstracts: list[AnnotatedAbstract], probabilities: list[floa
         if i + 1 < len(scored) and scored[i + 1][0] == p:
             continue
         f1 = 2 * sum(hits_by_use.values()) / (len(kept) + len(gold)) if gold else 0.0
-        use_f1 = [2 * hits_by_use[u] / (kept_by_use[u] + gold_by_use[u]) if gold_by_use[u] else 0.0 for u in USES]
+        use_f1 = [2 * hits_by_use[u] / (kept_by_use[u] + gold_by_use[u]) if gold_by_use[u] else
+                  float(not kept_by_use[u]) for u in USES]
         balanced = (f1 + sum(use_f1) / len(USES)) / 2
         if balanced > best_balanced and 0.05 <= p <= 0.95:
             best, best_balanced = p, balanced
-    return round(best, 4)
+    return math.floor(best * 10_000) / 10_000
 
 
 def fit(training: TrainingSet, c: float = REGULARISATION, k: int = CALIBRATION_FOLDS) -> Model:

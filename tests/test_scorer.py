@@ -189,6 +189,13 @@ def test_the_threshold_weighs_a_rare_use_as_much_as_a_common_one() -> None:
     assert _best_threshold([abstract], [p for _, _, p, _ in rows]) == 0.3
     abstract.relations.pop()  # no monitoring relation: nothing to gain below 0.9
     assert _best_threshold([abstract], [p for _, _, p, _ in rows]) == 0.9
+    # two more diagnosis relations at 0.3 do not pay for three false rows of a use without relations
+    rows = [(m, "diagnosis", 0.9, True) for m in markers] + [(m, "diagnosis", 0.3, True) for m in ("N1", "N2")]
+    rows += [(m, "monitoring", 0.3, False) for m in ("M0", "M1", "M2")]
+    examples = [Example("1", Candidate(m, "breast", use), {}, int(gold)) for m, use, _, gold in rows]
+    abstract = AnnotatedAbstract("1", examples, [{"marker": m, "cancer": "breast", "use": use}
+                                                 for m, use, _, gold in rows if gold])
+    assert _best_threshold([abstract], [p for _, _, p, _ in rows]) == 0.9
 
 
 MARKERS = ["CTX", "NTX", "bone-specific alkaline phosphatase", "osteoprotegerin", "P1NP", "osteocalcin", "CEA",
