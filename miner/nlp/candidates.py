@@ -147,8 +147,8 @@ def _group_covers(group: str, mention: MarkerMention) -> bool:
 
 def candidates(view: AbstractView) -> list[Candidate]:
     """Every (marker, cancer, use) the abstract could support: none in an abstract out of scope (one that never
-    speaks of bone involvement by a cancer, or a bone drug's safety study: ``out_of_scope_reason``, as for the
-    hand rules). A sentence restating earlier work (outside the methods) adds no cancer."""
+    speaks of bone involvement by a cancer, or a bone drug's safety study: ``relations.out_of_scope_reason``, as
+    for the hand rules). A sentence restating earlier work (outside the methods) adds no cancer."""
     found: list[Candidate] = []
     if view.out_of_scope_reason:
         return found
