@@ -364,7 +364,7 @@ def marker_category(lexicon: Lexicon, marker: str) -> str:
 def common_sample(entities: list[Entity], text: str) -> str | None:
     """The sample the abstract (its text) names most (also as the first word of a marker: 'serum osteoprotegerin')."""
     counts = Counter(e.kb_id for e in entities if e.label == "SAMPLE" and e.kb_id != "tissue")
-    counts.update(SAMPLE_WORDS[w] for e in entities if e.label == "MARKER"  # (a Span's text is made from Tokens)
+    counts.update(SAMPLE_WORDS[w] for e in entities if e.label == "MARKER"
                   and " " in (surface := text[e.start_char : e.end_char])
                   and (w := surface.split()[0].lower()) in SAMPLE_WORDS)
     return counts.most_common(1)[0][0] if counts else None
