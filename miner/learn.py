@@ -2,8 +2,9 @@
 
 Annotated abstracts (gold JSONL, as ``../shared/eval/*_gold.jsonl``: pmid and relations) and their
 texts (PubMed XML) → every candidate of each abstract with its features and a label (is the candidate
-in the gold, after name normalisation) → a logistic regression (scikit-learn), calibrated and given a
-threshold on cross-validated predictions, stored as plain numbers (``miner.nlp.scoring.Model``).
+in the gold, after name normalisation) → a logistic regression (scikit-learn), in which each use feature
+has a part shared by the four uses, calibrated and given a threshold on cross-validated predictions,
+stored as plain numbers (``miner.nlp.scoring.Model``).
 
 ``cross_validate`` measures what the model does on abstracts it was not fitted to: the abstracts are
 split into K folds; each fold is scored by a model trained on the others (its calibration and threshold
@@ -32,7 +33,7 @@ from miner.pubmed import Article, SourceError, parse_file
 from miner.review import verdict_labels
 from miner.store import Store
 
-REGULARISATION = 0.1
+REGULARISATION = 0.07
 """scikit-learn's C: chosen by cross-validation on the annotated sets (0.03–1 tried)."""
 FOLDS = 5
 """Cross-validation folds for ``miner evaluate``."""
@@ -158,8 +159,41 @@ def folds_by_abstract(pmids: Sequence[str], k: int, seed: int = SEED) -> list[li
     return [sorted(order[i::k]) for i in range(k)]
 
 
+SHARED = "any|"
+"""Prefix of a use feature's shared part while training (``any|cue@result`` beside ``monitoring|cue@result``)."""
+USE_PREFIXES = tuple(f"{use}|" for use in USES)
+
+
+def with_shared_parts(features: dict[str, float]) -> dict[str, float]:
+    """The features with a shared copy of each use feature. A use feature (``prognosis|cue@result``) is
+    crossed with the candidate's use, so it learns only from that use's candidates; its shared copy
+    (``any|cue@result``) learns from all four, and the crossed one keeps what is particular to the use.
+    The rare uses (risk prediction, monitoring) thereby borrow from the common ones. Marker features need
+    no copy: ``featurize`` sets them plain as well as crossed."""
+    shared = {}
+    for name, value in features.items():
+        if name.startswith(USE_PREFIXES):
+            plain = name.partition("|")[2]
+            if plain not in features:
+                shared[SHARED + plain] = value
+    return features | shared
+
+
+def fold_shared_parts(weights: dict[str, float]) -> dict[str, float]:
+    """Weights without shared parts: each shared weight is added to the weight of the feature crossed with
+    each use (the scores stay the same; scoring never computes the copies)."""
+    folded = {name: w for name, w in weights.items() if not name.startswith(SHARED)}
+    for name, w in weights.items():
+        if name.startswith(SHARED):
+            for prefix in USE_PREFIXES:
+                crossed = prefix + name.removeprefix(SHARED)
+                folded[crossed] = folded.get(crossed, 0.0) + w
+    return {name: round(w, 6) for name, w in sorted(folded.items()) if abs(w) >= 1e-6}
+
+
 def _fit_weights(examples: list[Example], c: float) -> tuple[dict[str, float], float]:
-    """A logistic regression over the examples' features: weights by feature name, and the intercept."""
+    """A logistic regression over the examples' features and their shared parts (``with_shared_parts``):
+    weights by feature name, shared parts folded in, and the intercept."""
     from sklearn.feature_extraction import DictVectorizer
     from sklearn.linear_model import LogisticRegression
 
@@ -167,11 +201,11 @@ def _fit_weights(examples: list[Example], c: float) -> tuple[dict[str, float], f
     if len(set(labels)) < 2:
         raise ValueError("the annotated abstracts give no positive or no negative candidates to learn from")
     vectorizer = DictVectorizer(sort=True)
-    matrix = vectorizer.fit_transform([e.features for e in examples])
+    matrix = vectorizer.fit_transform([with_shared_parts(e.features) for e in examples])
     model = LogisticRegression(C=c, max_iter=5000, solver="lbfgs").fit(matrix, labels)
     names = vectorizer.get_feature_names_out()
-    weights = {str(n): round(float(w), 6) for n, w in zip(names, model.coef_[0], strict=True) if abs(w) >= 1e-6}
-    return weights, round(float(model.intercept_[0]), 6)
+    weights = dict(zip(map(str, names), map(float, model.coef_[0]), strict=True))
+    return fold_shared_parts(weights), round(float(model.intercept_[0]), 6)
 
 
 def _out_of_fold_log_odds(abstracts: list[AnnotatedAbstract], c: float, k: int) -> list[float]:

@@ -12,7 +12,15 @@ import pytest
 from click.testing import CliRunner, Result
 
 from miner.cli import cli
-from miner.learn import AnnotatedAbstract, Example, _best_threshold, folds_by_abstract
+from miner.learn import (
+    AnnotatedAbstract,
+    Example,
+    _best_threshold,
+    _fit_weights,
+    fold_shared_parts,
+    folds_by_abstract,
+    with_shared_parts,
+)
 from miner.nlp.candidates import Candidate, candidates
 from miner.nlp.features import FEATURES_VERSION, featurize
 from miner.nlp.pipeline import analyse, build_pipeline
@@ -196,6 +204,34 @@ def test_the_threshold_weighs_a_rare_use_as_much_as_a_common_one() -> None:
     abstract = AnnotatedAbstract("1", examples, [{"marker": m, "cancer": "breast", "use": use}
                                                  for m, use, _, gold in rows if gold])
     assert _best_threshold([abstract], [p for _, _, p, _ in rows]) == 0.9
+
+
+def test_use_features_get_a_part_shared_by_the_uses() -> None:
+    features = {"use:monitoring": 1.0, "cat:bone_resorption": 1.0, "monitoring|cat:bone_resorption": 1.0,
+                "monitoring|cue@result": 1.0, "monitoring|cue:share": 0.5}
+    assert with_shared_parts(features) == features | {"any|cue@result": 1.0, "any|cue:share": 0.5}
+
+
+def test_folded_shared_parts_score_as_the_fitted_weights() -> None:
+    weights = {"any|cue@result": 0.5, "any|cue:share": -0.25, "diagnosis|cue@result": 0.125, "cat:bone": 1.0}
+    folded = fold_shared_parts(weights)
+    assert not any(name.startswith("any|") for name in folded)
+    for use in ("diagnosis", "prognosis", "risk_prediction", "monitoring"):
+        features = {"cat:bone": 1.0, f"{use}|cue@result": 1.0, f"{use}|cue:share": 0.5}
+        fitted = sum(weights.get(n, 0.0) * v for n, v in with_shared_parts(features).items())
+        assert sum(folded.get(n, 0.0) * v for n, v in features.items()) == pytest.approx(fitted)
+
+
+def test_a_rare_use_borrows_what_a_feature_means_from_the_common_ones() -> None:
+    """Diagnosis candidates with a cue in a result are true, those without false; monitoring has three
+    candidates, none with the cue: its cue weight is learned from diagnosis."""
+    examples = [Example(str(i), Candidate("CTX", "breast", "diagnosis"),
+                        {"use:diagnosis": 1.0, **({"diagnosis|cue@result": 1.0} if i % 2 else {})}, i % 2)
+                for i in range(40)]
+    examples += [Example(str(i), Candidate("CTX", "breast", "monitoring"), {"use:monitoring": 1.0}, 0)
+                 for i in range(40, 43)]
+    weights, _ = _fit_weights(examples, 0.07)
+    assert weights["monitoring|cue@result"] > 0.4 * weights["diagnosis|cue@result"] > 0
 
 
 MARKERS = ["CTX", "NTX", "bone-specific alkaline phosphatase", "osteoprotegerin", "P1NP", "osteocalcin", "CEA",
