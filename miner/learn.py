@@ -3,8 +3,8 @@
 Annotated abstracts (gold JSONL, as ``../shared/eval/*_gold.jsonl``: pmid and relations) and their
 texts (PubMed XML) → every candidate of each abstract with its features and a label (is the candidate
 in the gold, after name normalisation) → a logistic regression (scikit-learn), in which each use feature
-has a part shared by the four uses, calibrated and given a threshold on cross-validated predictions,
-stored as plain numbers (``miner.nlp.scoring.Model``).
+has a part shared by the four uses, calibrated and given a threshold on cross-validated predictions (the
+best balanced F1 that keeps precision at ``PRECISION_FLOOR``), stored as plain numbers (``miner.nlp.scoring.Model``).
 
 ``cross_validate`` measures what the model does on abstracts it was not fitted to: the abstracts are
 split into K folds; each fold is scored by a model trained on the others (its calibration and threshold
@@ -45,6 +45,10 @@ SEED = 13
 PRECISION_FLOOR = 0.85
 """The precision the stored relations should keep: the threshold is chosen among those that reach it on
 the inner cross-validation (reviewers read what is stored; the project's target)."""
+USE_PREFIXES = tuple(f"{use}|" for use in USES)
+"""The prefixes of the features that ``featurize`` crosses with the candidate's use."""
+SHARED_PREFIX = "any|"
+"""Prefix of a use feature's shared part while training (``any|cue@result`` beside ``monitoring|cue@result``)."""
 
 
 @dataclass
@@ -162,11 +166,6 @@ def folds_by_abstract(pmids: Sequence[str], k: int, seed: int = SEED) -> list[li
     return [sorted(order[i::k]) for i in range(k)]
 
 
-SHARED = "any|"
-"""Prefix of a use feature's shared part while training (``any|cue@result`` beside ``monitoring|cue@result``)."""
-USE_PREFIXES = tuple(f"{use}|" for use in USES)
-
-
 def with_shared_parts(features: dict[str, float]) -> dict[str, float]:
     """The features with a shared copy of each use feature. A use feature (``prognosis|cue@result``) is
     crossed with the candidate's use, so it learns only from that use's candidates; its shared copy
@@ -178,20 +177,20 @@ def with_shared_parts(features: dict[str, float]) -> dict[str, float]:
         if name.startswith(USE_PREFIXES):
             plain = name.partition("|")[2]
             if plain not in features:
-                shared[SHARED + plain] = value
+                shared[SHARED_PREFIX + plain] = value
     return features | shared
 
 
 def fold_shared_parts(weights: dict[str, float]) -> dict[str, float]:
     """Weights without shared parts: each shared weight is added to the weight of the feature crossed with
     each use (the scores stay the same; scoring never computes the copies)."""
-    folded = {name: w for name, w in weights.items() if not name.startswith(SHARED)}
+    folded = {name: w for name, w in weights.items() if not name.startswith(SHARED_PREFIX)}
     for name, w in weights.items():
-        if name.startswith(SHARED):
+        if name.startswith(SHARED_PREFIX):
             for prefix in USE_PREFIXES:
-                crossed = prefix + name.removeprefix(SHARED)
+                crossed = prefix + name.removeprefix(SHARED_PREFIX)
                 folded[crossed] = folded.get(crossed, 0.0) + w
-    return {name: round(w, 6) for name, w in sorted(folded.items()) if abs(w) >= 1e-6}
+    return folded
 
 
 def _fit_weights(examples: list[Example], c: float) -> tuple[dict[str, float], float]:
@@ -207,8 +206,9 @@ def _fit_weights(examples: list[Example], c: float) -> tuple[dict[str, float], f
     matrix = vectorizer.fit_transform([with_shared_parts(e.features) for e in examples])
     model = LogisticRegression(C=c, max_iter=5000, solver="lbfgs").fit(matrix, labels)
     names = vectorizer.get_feature_names_out()
-    weights = dict(zip(map(str, names), map(float, model.coef_[0]), strict=True))
-    return fold_shared_parts(weights), round(float(model.intercept_[0]), 6)
+    weights = fold_shared_parts(dict(zip(map(str, names), map(float, model.coef_[0]), strict=True)))
+    rounded = {name: round(w, 6) for name, w in sorted(weights.items()) if abs(w) >= 1e-6}
+    return rounded, round(float(model.intercept_[0]), 6)
 
 
 def _out_of_fold_log_odds(abstracts: list[AnnotatedAbstract], c: float, k: int) -> list[float]:
@@ -236,12 +236,13 @@ def _calibration(log_odds: list[float], labels: list[int]) -> tuple[float, float
 
 
 def _best_threshold(abstracts: list[AnnotatedAbstract], probabilities: list[float]) -> float:
-    """The threshold with the best balanced F1 over these abstracts among those that keep a precision of at
-    least ``PRECISION_FLOOR`` (among all, if none does). The balanced F1 is (the marker+cancer+use F1 + the
-    mean of the four uses' F1s) / 2, gold relations that are not candidates counting as misses: the F1 alone
-    favours the common uses; in the mean, a use's few relations count as much as diagnosis's many. A use
-    without gold relations scores 1 while none of it is kept, 0 otherwise. Of equal scores, the higher
-    threshold wins; it is rounded down to 4 decimals, so that it keeps the candidate it was chosen at."""
+    """The threshold (within 0.05–0.95) with the best balanced F1 over these abstracts, among those that keep
+    a marker+cancer+use precision of at least ``PRECISION_FLOOR`` (among all, if none does). The balanced F1
+    is (the marker+cancer+use F1 + the mean of the four uses' F1s) / 2, gold relations that are not
+    candidates counting as misses: the F1 alone favours the common uses; in the mean, a use's few relations
+    count as much as diagnosis's many. A use without gold relations scores 1 while none of it is kept, 0
+    otherwise. Of equal scores, the higher threshold wins; it is rounded down to 4 decimals, so that it keeps
+    the candidate it was chosen at."""
     gold = {gold_key(a.pmid, r["marker"], r["cancer"], r["use"]) for a in abstracts for r in a.relations}
     scored = sorted(((p, gold_key(e.pmid, e.candidate.marker, e.candidate.cancer, e.candidate.use))
                      for p, e in zip(probabilities, (e for a in abstracts for e in a.examples), strict=True)),
@@ -281,6 +282,7 @@ def fit(training: TrainingSet, c: float = REGULARISATION, k: int = CALIBRATION_F
         "candidates": len(examples),
         "positives": sum(e.label for e in examples),
         "regularisation": c,
+        "precision_floor": PRECISION_FLOOR,
         "folds": k,
         "miner": __version__,
     }
