@@ -188,7 +188,7 @@ def test_folds_hold_each_abstract_once() -> None:
 def test_the_threshold_weighs_a_rare_use_as_much_as_a_common_one() -> None:
     """Twenty sure diagnosis relations and one monitoring relation among two false ones, all three at 0.3 to
     0.35: the marker+cancer+use F1 alone is best at 0.9 (40/41 against 42/44), which drops monitoring; the
-    balanced F1 (with the mean of the uses' F1s) keeps it. (Twenty, so that precision stays above the floor.)"""
+    balanced F1 (with the mean of the uses' F1s) keeps it."""
     markers = [f"M{i}" for i in range(20)]
     rows = [(m, "diagnosis", 0.9, True) for m in markers]
     rows += [("M0", "monitoring", 0.3, True), ("M1", "monitoring", 0.35, False), ("M2", "monitoring", 0.32, False)]
@@ -207,17 +207,18 @@ def test_the_threshold_weighs_a_rare_use_as_much_as_a_common_one() -> None:
     assert _best_threshold([abstract], [p for _, _, p, _ in rows]) == 0.9
 
 
-def test_the_threshold_keeps_the_precision_floor() -> None:
-    """Ten sure diagnosis relations, and one monitoring relation among two false ones at 0.3 to 0.35: keeping
-    monitoring would score best, but precision falls to 11/13 (0.846), under the floor of 0.85."""
-    rows = [(f"M{i}", "diagnosis", 0.9, True) for i in range(10)]
-    rows += [("M0", "monitoring", 0.3, True), ("M1", "monitoring", 0.35, False), ("M2", "monitoring", 0.32, False)]
-    examples = [Example("1", Candidate(m, "breast", use), {}, int(gold)) for m, use, _, gold in rows]
-    abstract = AnnotatedAbstract("1", examples, [{"marker": m, "cancer": "breast", "use": use}
-                                                 for m, use, _, gold in rows if gold])
-    assert _best_threshold([abstract], [p for _, _, p, _ in rows]) == 0.9
-    # when no threshold reaches the floor, the best balanced F1 of all
-    assert _best_threshold([abstract], [0.9] * 10 + [0.3, 0.95, 0.95]) == 0.3
+def test_the_threshold_weighs_precision_above_recall() -> None:
+    """Forty sure diagnosis relations, then two true and two false ones at 0.3: keeping them raises the F1
+    (84/86 against 80/82) and precision stays at 42/44, but the F-beta of beta 0.6 drops them; three true
+    ones for one false are worth keeping."""
+    rows = [(f"M{i}", 0.9, True) for i in range(40)] + [(f"N{i}", 0.3, i < 2) for i in range(4)]
+    examples = [Example("1", Candidate(m, "breast", "diagnosis"), {}, int(gold)) for m, _, gold in rows]
+    abstract = AnnotatedAbstract("1", examples, [{"marker": m, "cancer": "breast", "use": "diagnosis"}
+                                                 for m, _, gold in rows if gold])
+    probabilities = [p for _, p, _ in rows]
+    assert _best_threshold([abstract], probabilities) == 0.9
+    abstract.relations.append({"marker": "N2", "cancer": "breast", "use": "diagnosis"})
+    assert _best_threshold([abstract], probabilities) == 0.3
 
 
 def test_use_features_get_a_part_shared_by_the_uses() -> None:
