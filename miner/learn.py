@@ -238,6 +238,7 @@ def _calibration(log_odds: list[float], labels: list[int]) -> tuple[float, float
 
 
 def _f_beta(hits: int, kept: int, gold: int) -> float:
+    """The F-beta (``F_BETA``) of ``hits`` true among ``kept`` relations against ``gold`` ones."""
     return (1 + F_BETA**2) * hits / (kept + F_BETA**2 * gold) if kept or gold else 0.0
 
 
