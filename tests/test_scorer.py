@@ -188,7 +188,7 @@ def test_folds_hold_each_abstract_once() -> None:
 def test_the_threshold_weighs_a_rare_use_as_much_as_a_common_one() -> None:
     """Twenty sure diagnosis relations and one monitoring relation among two false ones, all three at 0.3 to
     0.35: the marker+cancer+use F1 alone is best at 0.9 (40/41 against 42/44), which drops monitoring; the
-    balanced F1 (with the mean of the uses' F1s) keeps it."""
+    balanced score (with the mean of the uses' F-betas) keeps it."""
     markers = [f"M{i}" for i in range(20)]
     rows = [(m, "diagnosis", 0.9, True) for m in markers]
     rows += [("M0", "monitoring", 0.3, True), ("M1", "monitoring", 0.35, False), ("M2", "monitoring", 0.32, False)]
