@@ -25,7 +25,7 @@ from pathlib import Path
 from miner import __version__
 from miner.evaluate import Score, errors, keyed, read_gold, relation_keys, score
 from miner.nlp.candidates import AbstractView, Candidate
-from miner.nlp.features import FEATURES_VERSION, featurize
+from miner.nlp.features import FEATURES_VERSION, USE_PREFIXES, featurize
 from miner.nlp.lexicon import USES, load_lexicon
 from miner.nlp.pipeline import ArticleText, analyse, build_pipeline
 from miner.nlp.relations import Relation
@@ -47,8 +47,6 @@ F_BETA = 0.6
 """The beta of the F-measure the threshold maximises: under 1, precision weighs more than recall, as reviewers
 read what is stored (0.5–1 tried over 13 fold splits: 0.6 gave the best F1 that kept precision at 0.85 or more
 on each)."""
-USE_PREFIXES = tuple(f"{use}|" for use in USES)
-"""The prefixes of the features that ``featurize`` crosses with the candidate's use."""
 SHARED_PREFIX = "any|"
 """Prefix of a use feature's shared part while training (``any|cue@result`` beside ``monitoring|cue@result``)."""
 

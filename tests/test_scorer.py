@@ -13,7 +13,6 @@ from click.testing import CliRunner, Result
 
 from miner.cli import cli
 from miner.learn import (
-    USE_PREFIXES,
     AnnotatedAbstract,
     Example,
     _best_threshold,
@@ -23,7 +22,7 @@ from miner.learn import (
     with_shared_parts,
 )
 from miner.nlp.candidates import Candidate, candidates
-from miner.nlp.features import FEATURES_VERSION, featurize
+from miner.nlp.features import FEATURES_VERSION, USE_PREFIXES, featurize
 from miner.nlp.pipeline import analyse, build_pipeline
 from miner.standin import article_xml, pubmed_set
 from miner.store import Abstract

@@ -27,6 +27,14 @@ FEATURES_VERSION = "5"
 """Bump when the features change: a model trained on other features cannot be used."""
 
 EVIDENCE_ROLES = ("title", "objective", "result", "conclusion")
+
+
+def use_prefix(use: str) -> str:
+    """The prefix of the features crossed with a use (``monitoring|cue@result``)."""
+    return f"{use}|"
+
+
+USE_PREFIXES = tuple(map(use_prefix, USES))
 RuleScores = dict[tuple[str, str, str], float]
 """The hand rules' relations: (marker, cancer, use) → confidence."""
 
@@ -86,7 +94,7 @@ class _UseContext:
     def __init__(self, view: AbstractView, use: str, cue_sentences: dict[str, list[Sentence]],
                  rules: RuleScores) -> None:
         self.use = use
-        self.prefix = prefix = f"{use}|"
+        self.prefix = prefix = use_prefix(use)
         sentences = cue_sentences[use]
         cues: dict[str, float] = {}
         for s in sentences:
